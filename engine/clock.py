@@ -1,0 +1,66 @@
+"""One clock for the whole code base.
+
+``engine/`` and ``handlers/`` read the time only through the clock of the running
+command (``ServiceContext.clock``) or through ``get_clock()``; tests install a
+``FrozenClock`` and move it, and replay installs the recorded time of each event.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+UTC = dt.timezone.utc
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """The current time, timezone-aware, in UTC."""
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that only moves when told to; for tests and replay."""
+
+    def __init__(self, start: dt.datetime | str):
+        if isinstance(start, str):
+            start = dt.datetime.fromisoformat(start)
+        if start.tzinfo is None:
+            raise ValueError("FrozenClock needs a timezone-aware time")
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def set(self, when: dt.datetime | str) -> None:
+        if isinstance(when, str):
+            when = dt.datetime.fromisoformat(when)
+        self._now = when.astimezone(UTC)
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self._now += dt.timedelta(**delta)
+        return self._now
+
+
+_clock: Clock = SystemClock()
+
+
+def get_clock() -> Clock:
+    return _clock
+
+
+def set_clock(clock: Clock) -> Clock:
+    """Install ``clock`` process-wide and return the previous one (tests restore it)."""
+    global _clock
+    previous, _clock = _clock, clock
+    return previous
+
+
+def china_date(when: dt.datetime) -> dt.date:
+    """The calendar date in China at ``when`` (legal periods count China local dates)."""
+    return when.astimezone(CHINA).date()

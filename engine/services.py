@@ -1,0 +1,87 @@
+"""Registries that connect diagrams to code: service tasks and expression functions.
+
+``handlers/`` fills them with decorators::
+
+    @service_task("check_eligibility")
+    def check_eligibility(ctx: ServiceContext, *, application: dict) -> dict: ...
+
+    @script_function("city_of")
+    def city_of(county_code: str) -> str: ...
+
+A service task receives the running command's context (database session, clock, actor,
+instance id) and its parameters as keyword arguments; it returns a JSON-serialisable
+value, stored in the task's ``resultVariable``.  Script functions are pure: they get only
+their arguments.  Deploy refuses a diagram that names an unknown service operator.
+"""
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.orm import Session
+
+    from engine.clock import Clock
+
+ServiceFunction = Callable[..., Any]
+
+_SERVICES: dict[str, ServiceFunction] = {}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {}
+
+
+@dataclass
+class ServiceContext:
+    """What a service task may use: the command's session and clock, who acts, on what."""
+
+    session: "Session"
+    clock: "Clock"
+    instance_id: int
+    actor: str
+    process_id: str
+    # Records that the service wants in the history (type, payload); the runtime appends them.
+    events: list[tuple[str, dict]] = field(default_factory=list)
+
+    def record(self, event_type: str, **payload: Any) -> None:
+        self.events.append((event_type, payload))
+
+
+current_context: contextvars.ContextVar[ServiceContext | None] = contextvars.ContextVar(
+    "greenflow_service_context", default=None
+)
+
+
+def service_task(name: str) -> Callable[[ServiceFunction], ServiceFunction]:
+    """Register ``fn`` as the implementation of ``serviceTaskOperator id=name``."""
+
+    def register(fn: ServiceFunction) -> ServiceFunction:
+        if name in _SERVICES and _SERVICES[name] is not fn:
+            raise ValueError(f"service task {name!r} registered twice")
+        _SERVICES[name] = fn
+        return fn
+
+    return register
+
+
+def script_function(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Make ``fn`` callable by that name from scripts, conditions and timer expressions."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if name in _FUNCTIONS and _FUNCTIONS[name] is not fn:
+            raise ValueError(f"script function {name!r} registered twice")
+        _FUNCTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def get_service(name: str) -> ServiceFunction | None:
+    return _SERVICES.get(name)
+
+
+def service_names() -> set[str]:
+    return set(_SERVICES)
+
+
+def script_functions() -> dict[str, Callable[..., Any]]:
+    return dict(_FUNCTIONS)
