@@ -1,0 +1,51 @@
+"""Settings and reference data: defaults here, then ``GREENFLOW_*`` environment variables, then overrides."""
+from __future__ import annotations
+
+import functools
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = CONFIG_DIR.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = f"sqlite:///{PROJECT_DIR / 'instance' / 'greenflow.db'}"
+    bpmn_dir: str = str(PROJECT_DIR / "bpmn")
+    upload_dir: str = str(PROJECT_DIR / "instance" / "uploads")
+    secret_key: str = ""
+    timezone: str = "Asia/Shanghai"
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, overrides: dict | None = None, environ: dict | None = None) -> "Settings":
+        """Defaults, then GREENFLOW_<NAME> variables, then ``overrides`` (tests)."""
+        environ = os.environ if environ is None else environ
+        values: dict = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            env = environ.get(f"GREENFLOW_{f.name.upper()}")
+            if env:
+                values[f.name] = env
+        values.update(overrides or {})
+        return cls(**values)
+
+    def ensure_instance_dir(self) -> None:
+        if self.database_url.startswith("sqlite:///"):
+            Path(self.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        Path(self.upload_dir).mkdir(parents=True, exist_ok=True)
+
+
+@functools.cache
+def roles() -> dict[str, dict]:
+    """The roles of ``roles.toml``: key -> {zh, en, scope_kind, ...}."""
+    with open(CONFIG_DIR / "roles.toml", "rb") as fh:
+        return tomllib.load(fh)
+
+
+def role_keys() -> set[str]:
+    return set(roles())

@@ -6,8 +6,10 @@ command (``ServiceContext.clock``) or through ``get_clock()``; tests install a
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
-from typing import Protocol
+from typing import Iterator, Protocol
 from zoneinfo import ZoneInfo
 
 UTC = dt.timezone.utc
@@ -50,8 +52,26 @@ class FrozenClock:
 _clock: Clock = SystemClock()
 
 
+_command_clock: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("greenflow_clock", default=None)
+
+
 def get_clock() -> Clock:
-    return _clock
+    """The clock of the running command if there is one, else the process clock."""
+    return _command_clock.get() or _clock
+
+
+def now() -> dt.datetime:
+    return get_clock().now()
+
+
+@contextlib.contextmanager
+def use_clock(clock: Clock) -> Iterator[Clock]:
+    """Run a block (a command, a replay step) on ``clock``."""
+    token = _command_clock.set(clock)
+    try:
+        yield clock
+    finally:
+        _command_clock.reset(token)
 
 
 def set_clock(clock: Clock) -> Clock:

@@ -72,12 +72,9 @@ class Database:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
-        """A read session; rolled back at the end (use ``unit_of_work`` to write)."""
+        """A read session; closed (its transaction rolled back) at the end. Use ``unit_of_work`` to write."""
         with self._reads() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -85,3 +85,35 @@ def service_names() -> set[str]:
 
 def script_functions() -> dict[str, Callable[..., Any]]:
     return dict(_FUNCTIONS)
+
+
+@dataclass
+class StartInfo:
+    """What a start hook adds to a new instance: extra data, a title, a business key."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    title: str | None = None
+    business_key: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+StartHook = Callable[["Session", dict, str], StartInfo]
+_START_HOOKS: dict[str, StartHook] = {}
+
+
+def start_hook(process_id: str) -> Callable[[StartHook], StartHook]:
+    """Register ``fn(session, data, actor_username) -> StartInfo``, run before ``process_id`` starts.
+
+    It validates the start data beyond its JSON Schema (raise InvalidInput/RuleViolation)
+    and derives data the diagram needs (for example the applicant's scope).
+    """
+
+    def register(fn: StartHook) -> StartHook:
+        _START_HOOKS[process_id] = fn
+        return fn
+
+    return register
+
+
+def get_start_hook(process_id: str) -> StartHook | None:
+    return _START_HOOKS.get(process_id)

@@ -1,0 +1,200 @@
+"""The engine's public face: one object per database that deploys, runs commands and answers queries."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine import commands as _commands
+from engine import deploy as _deploy
+from engine import history, incidents, runtime
+from engine.clock import Clock, SystemClock
+from engine.commands import runner
+from engine.commands.start import creator
+from engine.db import Database
+from engine.errors import NotFound
+from engine.identity import Actor, load_actor, system_actor
+from engine.models import DefinitionVersion, HumanTask, Incident, ProcessInstance, Timer
+from engine.specs import SpecCache
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    version_id: int
+    sha256: str
+    created: bool
+    processes: list[str]
+
+
+class WorkflowEngine:
+    """Deploy bundles, execute commands, read instances, tasks and incidents."""
+
+    def __init__(self, db: Database, *, roles: set[str], clock: Clock | None = None):
+        self.db = db
+        self.roles = set(roles)
+        self.clock: Clock = clock or SystemClock()
+        self.specs = SpecCache()
+        self.cache = _commands.WorkflowCache()
+        runtime.script_engine()  # pick up script functions registered so far
+
+    # --- deploy ----------------------------------------------------------------------
+    def deploy(self, directory: str | Path, *, deployed_by: str) -> DeployResult:
+        """Check and store the bundle in ``directory``; identical content is a no-op."""
+        bundle = _deploy.analyse(_deploy.read_directory(directory), known_roles=self.roles)
+        with self.db.unit_of_work() as session:
+            version, created = _deploy.store(session, bundle, deployed_by=deployed_by, now=self.clock.now())
+            return DeployResult(version.id, version.sha256, created, list(version.meta.get("executable", [])))
+
+    # --- commands --------------------------------------------------------------------
+    def execute(self, command: _commands.Command, *, actor: Actor, resolving: int | None = None,
+                retried_by: str | None = None) -> runner.Outcome:
+        route = _commands.COMMANDS[type(command)]
+        if route.locate is None:
+            return runner.run_new_instance(self, command, actor, creator(self, command, actor), route.handle,
+                                           resolving=resolving, retried_by=retried_by)
+        return runner.run_on_instance(self, command, actor, route.locate(command), route.handle,
+                                      resolving=resolving, retried_by=retried_by)
+
+    def start(self, process_id: str, data: dict[str, Any], *, actor: Actor, **kw) -> runner.Outcome:
+        return self.execute(_commands.StartInstance(process_id=process_id, data=data, **kw), actor=actor)
+
+    def complete(self, task_id: int, data: dict[str, Any], *, actor: Actor, **kw) -> runner.Outcome:
+        return self.execute(_commands.CompleteTask(task_id=task_id, data=data, **kw), actor=actor)
+
+    def claim(self, task_id: int, *, actor: Actor) -> runner.Outcome:
+        return self.execute(_commands.ClaimTask(task_id=task_id), actor=actor)
+
+    def deliver(self, instance_id: int, name: str, payload: dict[str, Any], *, actor: Actor,
+                require_waiting: bool = False) -> runner.Outcome:
+        return self.execute(_commands.DeliverMessage(instance_id=instance_id, name=name, payload=payload,
+                                                     require_waiting=require_waiting), actor=actor)
+
+    def fire_due_timers(self, *, limit: int = 500) -> int:
+        """Fire every timer due by now (one command each); returns how many fired."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            due = session.execute(
+                select(Timer.instance_id, Timer.task_guid)
+                .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+                .where(Timer.due_at <= now, ProcessInstance.status != "incident")
+                .order_by(Timer.due_at).limit(limit)
+            ).all()
+        fired = 0
+        actor = system_actor("scheduler")
+        for instance_id, guid in due:
+            try:
+                outcome = self.execute(_commands.FireTimer(instance_id=instance_id, task_guid=guid), actor=actor)
+            except incidents.IncidentRaised:
+                continue
+            fired += bool(outcome.result.get("fired"))
+        return fired
+
+    def retry_incident(self, incident_id: int, *, operator: str) -> runner.Outcome:
+        with self.db.session() as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None:
+                raise NotFound(f"incident {incident_id} not found")
+            if incident.status != "open":
+                raise _conflict(f"incident {incident_id} is already {incident.status}")
+            command = _commands.from_dict(incident.command)
+            actor = load_actor(session, incident.command["actor"])
+        return self.execute(command, actor=actor, resolving=incident_id, retried_by=operator)
+
+    # --- queries ---------------------------------------------------------------------
+    def actor(self, username: str) -> Actor:
+        with self.db.session() as session:
+            return load_actor(session, username)
+
+    def instance(self, instance_id: int) -> dict:
+        with self.db.session() as session:
+            inst = session.get(ProcessInstance, instance_id)
+            if inst is None:
+                raise NotFound(f"process instance {instance_id} not found")
+            tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)
+                                    .order_by(HumanTask.id)).all()
+            timers = session.scalars(select(Timer).where(Timer.instance_id == instance_id)).all()
+            loaded = self.specs.load(session, inst.version_id)
+            spec, subs = loaded.spec(inst.process_id)
+            from engine import state
+
+            wf = state.load(inst.state, spec, subs)
+            return {
+                "id": inst.id, "process_id": inst.process_id, "version": inst.version_id, "title": inst.title,
+                "business_key": inst.business_key, "status": inst.status, "row_version": inst.row_version,
+                "started_by": inst.started_by, "created_at": _iso(inst.created_at),
+                "completed_at": _iso(inst.completed_at),
+                "data": _last_data(wf),
+                "tasks": [task_view(t) for t in tasks],
+                "timers": [{"bpmn_id": t.bpmn_id, "due_at": _iso(t.due_at)} for t in timers],
+                "completed_path": runtime.completed_path(wf),
+                "events": history.events_of(session, instance_id),
+            }
+
+    def tasks_for(self, actor: Actor, *, status: str = "open", limit: int = 200) -> list[dict]:
+        """Tasks the actor may act on: its (role, scope) grants, open or completed by it."""
+        with self.db.session() as session:
+            query = select(HumanTask)
+            if status == "open":
+                if not actor.grants:
+                    return []
+                from sqlalchemy import and_, or_, tuple_
+
+                query = query.where(HumanTask.status == "open",
+                                    or_(*[and_(HumanTask.role == r, HumanTask.scope == s) for r, s in actor.grants]))
+            else:
+                query = query.where(HumanTask.completed_by == actor.username)
+            rows = session.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+                                   .limit(limit)).all()
+            return [task_view(t) for t in rows]
+
+    def incidents(self, *, status: str | None = "open") -> list[dict]:
+        with self.db.session() as session:
+            return [{"id": i.id, "instance_id": i.instance_id, "task": i.task_bpmn_id, "error": i.error,
+                     "status": i.status, "attempts": i.attempts, "created_at": _iso(i.created_at),
+                     "command": i.command["type"], "traceback": i.traceback}
+                    for i in incidents.list_incidents(session, status=status)]
+
+    def verify_history(self, instance_id: int) -> history.ChainCheck:
+        with self.db.session() as session:
+            return history.verify_chain(session, instance_id)
+
+    def versions(self) -> list[dict]:
+        with self.db.session() as session:
+            return [{"version": v.id, "sha256": v.sha256, "deployed_by": v.deployed_by,
+                     "deployed_at": _iso(v.deployed_at), "processes": v.meta.get("executable", [])}
+                    for v in session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.id))]
+
+    def count_instances(self) -> dict[str, int]:
+        with self.db.session() as session:
+            return dict(session.execute(select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)).all())
+
+
+def task_view(t: HumanTask) -> dict:
+    return {"id": t.id, "instance_id": t.instance_id, "name": t.name, "bpmn_id": t.bpmn_id,
+            "process_id": t.process_id, "role": t.role, "scope": t.scope, "status": t.status,
+            "assignee": t.assignee, "form": t.form, "created_at": _iso(t.created_at), "due_at": _iso(t.due_at),
+            "completed_at": _iso(t.completed_at), "completed_by": t.completed_by, "outcome": t.outcome}
+
+
+def _last_data(wf) -> dict:
+    if wf.is_completed():
+        return dict(wf.data)
+    last = wf.last_task or wf.task_tree
+    return {k: v for k, v in last.data.items() if not callable(v)}
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.isoformat()
+
+
+def _conflict(message: str):
+    from engine.errors import Conflict
+
+    return Conflict(message)

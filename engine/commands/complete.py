@@ -1,0 +1,62 @@
+"""Complete a human task with validated form data."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+
+from engine import forms, runtime
+from engine.commands._base import Command, InstanceRun
+from engine.errors import Conflict, NotFound, NotPermitted, StaleVersion
+from engine.models import HumanTask
+
+OUTCOME_KEYS = ("decision", "opinion", "outcome")
+
+
+@dataclass(frozen=True)
+class CompleteTask(Command):
+    task_id: int
+    data: dict[str, Any] = field(default_factory=dict)
+    # Optional optimistic check: the row version the form was rendered from.
+    expected_row_version: int | None = None
+
+    event_type: ClassVar[str] = "task_completed"
+
+
+def locate_task(session, task_id: int) -> int:
+    instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+    if instance_id is None:
+        raise NotFound(f"task {task_id} not found")
+    return instance_id
+
+
+def open_task_for(run: InstanceRun, task_id: int, *, action: str) -> HumanTask:
+    """The task row, re-read under the instance lock, checked for state and permission."""
+    task = run.session.get(HumanTask, task_id, populate_existing=True)
+    if task is None or task.instance_id != run.instance.id:
+        raise NotFound(f"task {task_id} not found")
+    actor = run.actor
+    if not actor.is_system and not actor.holds(task.role, task.scope):
+        raise NotPermitted(f"{actor.username} may not {action} task {task_id} ({task.name}): "
+                           f"it needs role {task.role} for {task.scope}")
+    if task.status != "open":
+        who = f" by {task.completed_by}" if task.completed_by else ""
+        raise Conflict(f"task {task_id} ({task.name}) was already {task.status}{who}")
+    return task
+
+
+def handle(run: InstanceRun, cmd: CompleteTask) -> None:
+    task = open_task_for(run, cmd.task_id, action="complete")
+    if task.assignee and task.assignee != run.actor.username:
+        raise Conflict(f"task {cmd.task_id} ({task.name}) is claimed by {task.assignee}")
+    if cmd.expected_row_version is not None and cmd.expected_row_version != run.instance.row_version:
+        raise StaleVersion(f"the instance changed since the form was opened (version {cmd.expected_row_version} → "
+                           f"{run.instance.row_version}); reload and try again")
+    data = forms.validate(run.loaded.form(task.form), cmd.data, form_name=task.name)
+    run.acted_task_guid = task.task_guid
+    run.outcome = next((str(data[k]) for k in OUTCOME_KEYS if k in data), None)
+    run.record(cmd.event_type, {"task_id": task.id, "process_id": task.process_id, "name": task.name,
+                                "data": data}, task_guid=task.task_guid, bpmn_id=task.bpmn_id)
+    runtime.complete_human_task(run.workflow, task.task_guid, data)
+    run.result = {"task_id": task.id, "instance_id": run.instance.id}

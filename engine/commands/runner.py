@@ -1,0 +1,331 @@
+"""The path of one command (DESIGN.md): lock, load, validate, apply, save, sync, record, commit.
+
+Everything a command changes is written in one transaction. A caller's mistake raises an
+``EngineError`` and nothing is written; anything else is rolled back and recorded as an
+incident that an operator can retry.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import incidents, runtime, services, state
+from engine.clock import use_clock
+from engine.commands._base import Command, InstanceRun
+from engine.errors import Conflict, EngineError, NotFound
+from engine.identity import Actor
+from engine.models import BufferedMessage, HumanTask, MessageWait, Outbox, ProcessInstance, Timer
+from engine.services import ServiceContext
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.api import WorkflowEngine
+
+OPEN = "open"
+MAX_BUFFERED_DELIVERIES = 100
+
+
+class WorkflowCache:
+    """Deserialized workflows by instance id, valid for one row version.
+
+    A command *takes* its workflow out, so two threads never share one object; it is put
+    back only after the commit succeeded, tagged with the row version it belongs to.
+    """
+
+    def __init__(self, max_entries: int = 2000):
+        self._entries: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+
+    def take(self, instance_id: int, row_version: int):
+        with self._lock:
+            entry = self._entries.pop(instance_id, None)
+        if entry is not None and entry[0] == row_version:
+            return entry[1]
+        return None
+
+    def put(self, instance_id: int, row_version: int, workflow) -> None:
+        with self._lock:
+            self._entries[instance_id] = (row_version, workflow)
+            self._entries.move_to_end(instance_id)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def evict(self, instance_id: int | None) -> None:
+        if instance_id is not None:
+            with self._lock:
+                self._entries.pop(instance_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
+    """The instance row, locked for the rest of the transaction."""
+    query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+    if session.get_bind().dialect.name != "sqlite":  # SQLite holds the write lock since BEGIN IMMEDIATE
+        query = query.with_for_update()
+    instance = session.scalars(query).one_or_none()
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} not found")
+    return instance
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command returns to its caller."""
+
+    instance_id: int
+    status: str
+    row_version: int
+    result: dict[str, Any]
+
+
+def run_on_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
+                    locate: Callable[[Session], int], handler: Callable[[InstanceRun, Command], None],
+                    *, resolving: int | None = None, retried_by: str | None = None) -> Outcome:
+    """Run ``handler`` on the instance that ``locate`` finds, as one transaction."""
+    instance_id: int | None = None
+    with use_clock(engine.clock):
+        now = engine.clock.now()
+        try:
+            with engine.db.unit_of_work() as session:
+                instance_id = locate(session)
+                instance = lock_instance(session, instance_id)
+                if instance.status in ("completed", "cancelled"):
+                    raise Conflict(f"process instance {instance_id} is {instance.status}")
+                loaded = engine.specs.load(session, instance.version_id)
+                workflow = engine.cache.take(instance.id, instance.row_version)
+                if workflow is None:
+                    spec, subprocess_specs = loaded.spec(instance.process_id)
+                    workflow = runtime.attach(state.load(instance.state, spec, subprocess_specs))
+                run = _new_run(session, instance, workflow, loaded, actor, now, engine)
+                if resolving is not None:
+                    incidents.resolve(session, resolving, now, by=retried_by or actor.username)
+                _apply(run, command, handler)
+                outcome = Outcome(instance.id, instance.status, instance.row_version, run.result)
+            engine.cache.put(instance.id, instance.row_version, workflow)
+            return outcome
+        except Exception as exc:
+            engine.cache.evict(instance_id)
+            raise _as_caller_error_or_incident(engine, command, actor, instance_id, exc, resolving) from exc
+
+
+def run_new_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
+                     create: Callable[[Session, dt.datetime], tuple[ProcessInstance, Any, Any]],
+                     handler: Callable[[InstanceRun, Command], None],
+                     *, resolving: int | None = None, retried_by: str | None = None) -> Outcome:
+    """Create an instance (``create`` returns row, workflow, loaded version) and run ``handler``."""
+    with use_clock(engine.clock):
+        now = engine.clock.now()
+        try:
+            with engine.db.unit_of_work() as session:
+                instance, workflow, loaded = create(session, now)
+                run = _new_run(session, instance, workflow, loaded, actor, now, engine)
+                if resolving is not None:
+                    incidents.resolve(session, resolving, now, by=retried_by or actor.username)
+                _apply(run, command, handler)
+                outcome = Outcome(instance.id, instance.status, instance.row_version, run.result)
+            engine.cache.put(instance.id, instance.row_version, workflow)
+            return outcome
+        except Exception as exc:
+            raise _as_caller_error_or_incident(engine, command, actor, None, exc, resolving) from exc
+
+
+def _new_run(session, instance, workflow, loaded, actor, now, engine) -> InstanceRun:
+    context = ServiceContext(session=session, clock=engine.clock, instance_id=instance.id,
+                             actor=actor.username, process_id=instance.process_id)
+    return InstanceRun(session=session, instance=instance, workflow=workflow, loaded=loaded, actor=actor,
+                       now=now, context=context, known_roles=engine.roles)
+
+
+def _apply(run: InstanceRun, command: Command, handler) -> None:
+    token = services.current_context.set(run.context)
+    try:
+        handler(run, command)
+        if not run.state_untouched:
+            _deliver_buffered_messages(run)
+    finally:
+        services.current_context.reset(token)
+    for event_type, payload in run.context.events:
+        run.record(event_type, payload)
+    run.context.events.clear()
+    if not run.state_untouched:
+        _save(run)
+
+
+def _as_caller_error_or_incident(engine, command, actor, instance_id, exc: Exception,
+                                 resolving: int | None = None) -> Exception:
+    caller_error = _find_engine_error(exc)
+    if caller_error is not None:
+        return caller_error
+    incident_id = incidents.record(engine, command, actor, instance_id, exc, existing_id=resolving)
+    return incidents.IncidentRaised(incident_id, instance_id, exc)
+
+
+def _find_engine_error(exc: BaseException | None) -> EngineError | None:
+    """An EngineError raised on purpose, even if SpiffWorkflow wrapped it (e.g. in a script)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, EngineError) and not isinstance(exc, incidents.IncidentRaised):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+# --- after the handler: messages, derived tables, state ----------------------------------
+
+def _deliver_buffered_messages(run: InstanceRun) -> None:
+    """Deliver messages that arrived while the instance was busy, oldest first."""
+    for _ in range(MAX_BUFFERED_DELIVERIES):
+        waiting = runtime.waiting_message_names(run.workflow)
+        if not waiting:
+            return
+        message = run.session.scalars(
+            select(BufferedMessage)
+            .where(BufferedMessage.instance_id == run.instance.id, BufferedMessage.delivered_at.is_(None),
+                   BufferedMessage.name.in_(waiting))
+            .order_by(BufferedMessage.id)
+            .limit(1)
+        ).first()
+        if message is None:
+            return
+        runtime.deliver_message(run.workflow, message.name, message.payload)
+        message.delivered_at = run.now
+        run.record("message_delivered", {"name": message.name, "payload": message.payload,
+                                         "buffered_id": message.id, "sender": message.sender})
+
+
+def _save(run: InstanceRun) -> None:
+    wf, instance, session = run.workflow, run.instance, run.session
+    for event in wf.get_events():  # messages nobody inside caught: to the outbox
+        session.add(Outbox(instance_id=instance.id, kind="message", created_at=run.now,
+                           payload={"name": event.event_definition.name, "payload": event.payload}))
+    open_tasks = _sync_human_tasks(run)
+    timers = _sync_timers(run)
+    waits = _sync_message_waits(run)
+    if wf.is_completed():
+        status = "completed"
+    elif open_tasks:
+        status = "running"
+    elif timers or waits:
+        status = "waiting"
+    else:
+        raise RuntimeError("the instance has no open task, timer or message wait but is not completed (stuck)")
+    if instance.status == "incident" and incidents.has_open(session, instance.id):
+        status = "incident"
+    if status == "completed" and instance.status != "completed":
+        instance.completed_at = run.now
+        run.record("instance_completed", {"data": _public_data(wf.data)})
+    instance.status = status
+    instance.state = state.dump(wf)
+    instance.row_version += 1
+    instance.updated_at = run.now
+
+
+def _public_data(data: dict) -> dict:
+    return {k: v for k, v in data.items() if not callable(v)}
+
+
+def _sync_human_tasks(run: InstanceRun) -> int:
+    ready = {str(t.id): t for t in runtime.ready_human_tasks(run.workflow)}
+    rows = run.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == run.instance.id, HumanTask.status == OPEN)
+    ).all()
+    known = set()
+    for row in rows:
+        known.add(row.task_guid)
+        if row.task_guid in ready:
+            continue
+        task = _task_or_none(run.workflow, row.task_guid)
+        if task is not None and task.state == 64:  # COMPLETED
+            row.status = "completed"
+            row.completed_at = run.now
+            row.completed_by = run.actor.username
+            row.outcome = run.outcome if row.task_guid == run.acted_task_guid else None
+        else:
+            row.status = "cancelled"
+            row.completed_at = run.now
+            run.record("task_cancelled", {"name": row.name}, task_guid=row.task_guid, bpmn_id=row.bpmn_id)
+    for guid, task in ready.items():
+        if guid in known:
+            continue
+        row = _new_human_task(run, task)
+        run.session.add(row)
+        run.record("task_opened", {"name": row.name, "role": row.role, "scope": row.scope,
+                                   "due_at": row.due_at.isoformat() if row.due_at else None},
+                   task_guid=guid, bpmn_id=row.bpmn_id)
+    return len(ready)
+
+
+def _new_human_task(run: InstanceRun, task) -> HumanTask:
+    process_id = runtime.task_process_id(task)
+    bpmn_id = task.task_spec.bpmn_id or task.task_spec.name
+    meta = run.loaded.task_meta(process_id, bpmn_id)
+    role = meta.get("role")
+    if not role and meta.get("role_expression"):
+        role = runtime.evaluate(task, meta["role_expression"])
+    if not role:
+        raise RuntimeError(f"user task {process_id}/{bpmn_id} has no role")
+    if run.known_roles is not None and role not in run.known_roles:
+        raise RuntimeError(f"user task {process_id}/{bpmn_id}: role {role!r} is not a known role")
+    if not meta.get("scope"):
+        raise RuntimeError(f"user task {process_id}/{bpmn_id} has no scope expression")
+    scope = runtime.evaluate(task, meta["scope"])
+    if not isinstance(scope, str) or not scope:
+        raise RuntimeError(f"user task {process_id}/{bpmn_id}: scope expression gave {scope!r}, not an org code")
+    due_at = None
+    if meta.get("due_in_days"):
+        due_at = run.now + dt.timedelta(days=int(meta["due_in_days"]))
+    return HumanTask(instance_id=run.instance.id, task_guid=str(task.id), process_id=process_id, bpmn_id=bpmn_id,
+                     name=meta.get("name") or task.task_spec.bpmn_name or bpmn_id, role=role, scope=scope,
+                     form=meta.get("form"), status=OPEN, created_at=run.now, due_at=due_at)
+
+
+def _task_or_none(wf, guid: str):
+    try:
+        return runtime.find_task(wf, guid)
+    except NotFound:
+        return None
+
+
+def _sync_timers(run: InstanceRun) -> int:
+    waiting = {t.task_guid: t for t in runtime.waiting_timers(run.workflow)}
+    total = len(waiting)
+    rows = run.session.scalars(select(Timer).where(Timer.instance_id == run.instance.id)).all()
+    for row in rows:
+        current = waiting.pop(row.task_guid, None)
+        if current is None:
+            run.session.delete(row)
+        elif _aware(row.due_at) != current.due_at:
+            row.due_at = current.due_at
+    for timer in waiting.values():
+        run.session.add(Timer(instance_id=run.instance.id, task_guid=timer.task_guid, bpmn_id=timer.bpmn_id,
+                              due_at=timer.due_at))
+    return total
+
+
+def _sync_message_waits(run: InstanceRun) -> int:
+    waiting = {(w.task_guid, w.name) for w in runtime.waiting_messages(run.workflow)}
+    total = len(waiting)
+    rows = run.session.scalars(select(MessageWait).where(MessageWait.instance_id == run.instance.id)).all()
+    for row in rows:
+        key = (row.task_guid, row.message_name)
+        if key in waiting:
+            waiting.discard(key)
+        else:
+            run.session.delete(row)
+    for guid, name in waiting:
+        run.session.add(MessageWait(instance_id=run.instance.id, message_name=name, task_guid=guid))
+    return total
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

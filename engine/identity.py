@@ -1,0 +1,77 @@
+"""Who acts: users, their (role, scope) grants, and the permission checks every command uses."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound, NotPermitted
+from engine.models import UserAccount
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    username: str
+    grants: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    display_name: str = ""
+
+    def holds(self, role: str, scope: str) -> bool:
+        return (role, scope) in self.grants
+
+    def has_role(self, role: str) -> bool:
+        return any(r == role for r, _ in self.grants)
+
+    def scopes(self, role: str) -> list[str]:
+        return sorted(s for r, s in self.grants if r == role)
+
+    @property
+    def is_system(self) -> bool:
+        return self.username.startswith(SYSTEM)
+
+
+def system_actor(name: str = "scheduler") -> Actor:
+    return Actor(username=f"{SYSTEM}:{name}", display_name=f"系统 ({name})")
+
+
+def load_actor(session: Session, username: str) -> Actor:
+    """The actor for ``username``; NotFound if unknown, NotPermitted if deactivated."""
+    if username.startswith(SYSTEM):
+        return system_actor(username.partition(":")[2] or "engine")
+    user = session.scalar(select(UserAccount).where(UserAccount.username == username))
+    if user is None:
+        raise NotFound(f"no user named {username!r}")
+    if not user.active:
+        raise NotPermitted(f"user {username!r} is deactivated")
+    return Actor(username=user.username, grants=frozenset((g.role, g.scope) for g in user.grants),
+                 display_name=user.display_name)
+
+
+def require(actor: Actor, role: str, scope: str, *, action: str) -> None:
+    if not actor.holds(role, scope):
+        raise NotPermitted(f"{actor.username} may not {action}: it needs role {role} for scope {scope}")
+
+
+def upsert_user(session: Session, username: str, *, display_name: str, grants: list[tuple[str, str]],
+                password_hash: str | None = None) -> UserAccount:
+    """Create or update a user with exactly ``grants``."""
+    from engine.models import RoleGrant
+
+    user = session.scalar(select(UserAccount).where(UserAccount.username == username))
+    if user is None:
+        user = UserAccount(username=username, display_name=display_name, active=True)
+        session.add(user)
+    user.display_name = display_name
+    if password_hash is not None:
+        user.password_hash = password_hash
+    wanted = set(grants)
+    for grant in list(user.grants):
+        if (grant.role, grant.scope) not in wanted:
+            user.grants.remove(grant)
+    have = {(g.role, g.scope) for g in user.grants}
+    for role, scope in sorted(wanted - have):
+        user.grants.append(RoleGrant(role=role, scope=scope))
+    session.flush()
+    return user

@@ -1,0 +1,235 @@
+"""The engine's tables.
+
+The instance row holds the serialized workflow (without its spec, stored once per
+definition version). Everything the inbox, the scheduler and message delivery query lives
+in derived tables (``human_task``, ``timer``, ``message_wait``) that each command
+rewrites for its instance, so no query ever reads JSON state.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base
+
+INSTANCE_STATUSES = ("running", "waiting", "completed", "cancelled", "incident")
+
+
+class DefinitionVersion(Base):
+    """An immutable, content-hashed bundle of diagrams and forms; instances pin one."""
+
+    __tablename__ = "definition_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the version number
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    deployed_by: Mapped[str] = mapped_column(String(120))
+    deployed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # What deploy learnt from the files: processes, lanes, task properties (see engine.deploy).
+    meta: Mapped[dict] = mapped_column(JSON)
+
+    files: Mapped[list["DefinitionFile"]] = relationship(
+        back_populates="version", order_by="DefinitionFile.path", lazy="selectin"
+    )
+
+
+class DefinitionFile(Base):
+    __tablename__ = "definition_file"
+    __table_args__ = (UniqueConstraint("version_id", "path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)
+    path: Mapped[str] = mapped_column(String(255))  # relative to the bundle root, e.g. forms/review.schema.json
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+    version: Mapped[DefinitionVersion] = relationship(back_populates="files")
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_process_instance_process_status", "process_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"))
+    process_id: Mapped[str] = mapped_column(String(120))
+    business_key: Mapped[str | None] = mapped_column(String(120), index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20))
+    started_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Optimistic version of the state; bumped by every command.
+    row_version: Mapped[int] = mapped_column(Integer, default=0)
+    state_format: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(Text, deferred=True)
+    # Head of the event hash chain, kept here so appending needs no extra query.
+    event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default="")
+    # A few data fields copied out for lists and search (domain-agnostic: the diagram decides).
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class HumanTask(Base):
+    """A user task as the inbox sees it: who (role + scope), when (due), and what happened."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_inbox", "status", "role", "scope", "due_at"),
+        Index("ix_human_task_assignee", "status", "assignee", "due_at"),
+        Index("ix_human_task_completed_by", "completed_by", "completed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_guid: Mapped[str] = mapped_column(String(36), unique=True)
+    process_id: Mapped[str] = mapped_column(String(120))  # the (sub)process that owns the task
+    bpmn_id: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(60))
+    scope: Mapped[str] = mapped_column(String(80))
+    form: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # open / completed / cancelled
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_by: Mapped[str | None] = mapped_column(String(120))
+    outcome: Mapped[str | None] = mapped_column(String(60))
+
+
+class Timer(Base):
+    """A waiting timer; the scheduler reads only this table."""
+
+    __tablename__ = "timer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_guid: Mapped[str] = mapped_column(String(36), unique=True)
+    bpmn_id: Mapped[str] = mapped_column(String(120))
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class MessageWait(Base):
+    """An instance waiting for a named message (a catch event or event-based gateway)."""
+
+    __tablename__ = "message_wait"
+    __table_args__ = (Index("ix_message_wait_name", "message_name", "instance_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    message_name: Mapped[str] = mapped_column(String(120))
+    task_guid: Mapped[str] = mapped_column(String(36))
+
+
+class BufferedMessage(Base):
+    """A message that arrived while its instance was busy; delivered when it next waits."""
+
+    __tablename__ = "buffered_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[dict] = mapped_column(JSON)
+    sender: Mapped[str] = mapped_column(String(120))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Event(Base):
+    """Append-only history, hash-chained per instance (hash = sha256(prev_hash + record))."""
+
+    __tablename__ = "event"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(120))
+    type: Mapped[str] = mapped_column(String(60))
+    task_guid: Mapped[str | None] = mapped_column(String(36))
+    bpmn_id: Mapped[str | None] = mapped_column(String(120))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, exactly what was hashed
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Incident(Base):
+    """A command that failed inside the engine; the command is kept so it can be retried."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    command: Mapped[dict] = mapped_column(JSON)
+    task_bpmn_id: Mapped[str | None] = mapped_column(String(120))
+    error: Mapped[str] = mapped_column(Text)
+    traceback: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open / resolved
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Outbox(Base):
+    """Side effects (mail, notifications) written in the command's transaction."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OrgUnit(Base):
+    __tablename__ = "org_unit"
+
+    code: Mapped[str] = mapped_column(String(80), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(30))
+    parent_code: Mapped[str | None] = mapped_column(String(80))
+
+
+class UserAccount(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    grants: Mapped[list["RoleGrant"]] = relationship(
+        back_populates="user", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class RoleGrant(Base):
+    """User U may act as role R for org scope S."""
+
+    __tablename__ = "role_grant"
+    __table_args__ = (UniqueConstraint("user_id", "role", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    role: Mapped[str] = mapped_column(String(60))
+    scope: Mapped[str] = mapped_column(String(80))
+
+    user: Mapped[UserAccount] = relationship(back_populates="grants")

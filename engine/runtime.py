@@ -1,0 +1,164 @@
+"""The only module that drives SpiffWorkflow workflows.
+
+Everything here works on a workflow object in memory; ``engine.commands`` wraps it in a
+transaction. The library reads the wall clock for timers; we point it at our clock so
+tests and replay move time for the workflow too.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from engine import clock as _clock
+from engine.errors import Conflict, NotFound
+from engine.sandbox import SandboxScriptEngine
+
+
+class _ClockDatetime(dt.datetime):
+    """``datetime`` whose ``now()`` is our clock; installed into SpiffWorkflow's timer module."""
+
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[override]
+        current = _clock.now()
+        return current.astimezone(tz) if tz else current.astimezone(_clock.UTC).replace(tzinfo=None)
+
+
+_timer_module.datetime = _ClockDatetime
+
+SCRIPT_ENGINE = SandboxScriptEngine()
+
+
+def script_engine() -> SandboxScriptEngine:
+    SCRIPT_ENGINE.environment.refresh()
+    return SCRIPT_ENGINE
+
+
+def new_workflow(spec, subprocess_specs, data: dict[str, Any]) -> BpmnWorkflow:
+    wf = BpmnWorkflow(spec, subprocess_specs, script_engine=SCRIPT_ENGINE)
+    wf.task_tree.data.update(data)
+    return wf
+
+
+def attach(wf: BpmnWorkflow) -> BpmnWorkflow:
+    """A restored workflow gets a default script engine; give it ours (NOTES §3)."""
+    wf.script_engine = SCRIPT_ENGINE
+    return wf
+
+
+def advance(wf: BpmnWorkflow) -> None:
+    """Run engine tasks until only human work and waits remain; due timers fire first."""
+    wf.refresh_timers()
+    wf.do_engine_steps()
+
+
+def ready_human_tasks(wf: BpmnWorkflow) -> list:
+    return wf.get_tasks(state=TaskState.READY, manual=True)
+
+
+def find_task(wf: BpmnWorkflow, task_guid: str):
+    from uuid import UUID
+
+    try:
+        task = wf.get_task_from_id(UUID(task_guid))
+    except Exception:  # the library raises its own TaskNotFoundException or returns None
+        task = None
+    if task is None:
+        raise NotFound(f"task {task_guid} is not part of this instance")
+    return task
+
+
+def complete_human_task(wf: BpmnWorkflow, task_guid: str, data: dict[str, Any]) -> None:
+    task = find_task(wf, task_guid)
+    # Task.run() does not check state (NOTES §10.1): check it ourselves.
+    if task.state != TaskState.READY or not task.task_spec.manual:
+        raise Conflict(f"task {task.task_spec.bpmn_name or task.task_spec.name} is not waiting for input "
+                       f"(state {TaskState.get_name(task.state)})")
+    task.data.update(data)
+    task.run()
+    advance(wf)
+
+
+def deliver_message(wf: BpmnWorkflow, name: str, payload: dict[str, Any]) -> bool:
+    """Deliver a message; False if nothing in the instance waits for it now."""
+    if name not in waiting_message_names(wf):
+        return False
+    try:
+        wf.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+    except WorkflowException:
+        return False
+    advance(wf)
+    return True
+
+
+def waiting_message_names(wf: BpmnWorkflow) -> set[str]:
+    return {e.name for e in wf.waiting_events() if e.event_type == "MessageEventDefinition"}
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    task_guid: str
+    bpmn_id: str
+    due_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    task_guid: str
+    name: str
+
+
+def waiting_timers(wf: BpmnWorkflow) -> list[WaitingTimer]:
+    """Every WAITING timer (subprocesses included) with its due time in UTC."""
+    timers = []
+    for task in wf.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        value = task.internal_data.get("event_value")
+        if isinstance(definition, CycleTimerEventDefinition):
+            value = value["next"] if value and value["cycles"] != 0 else None
+        elif isinstance(definition, MultipleEventDefinition):
+            if not any(isinstance(d, TimerEventDefinition) for d in definition.event_definitions):
+                value = None
+        elif not isinstance(definition, TimerEventDefinition):
+            value = None
+        if isinstance(value, str):
+            due = TimerEventDefinition.get_datetime(value)
+            if due.tzinfo is None:
+                due = due.replace(tzinfo=_clock.UTC)
+            timers.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name,
+                                       due.astimezone(_clock.UTC)))
+    return timers
+
+
+def waiting_messages(wf: BpmnWorkflow) -> list[WaitingMessage]:
+    waits = []
+    for task in wf.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+        for d in definitions:
+            if type(d).__name__ == "MessageEventDefinition":
+                waits.append(WaitingMessage(str(task.id), d.name))
+    return waits
+
+
+def task_process_id(task) -> str:
+    """The id of the (sub)process the task belongs to."""
+    return task.workflow.spec.name
+
+
+def evaluate(task, expression: str) -> Any:
+    return SCRIPT_ENGINE.evaluate(task, expression)
+
+
+def completed_path(wf: BpmnWorkflow) -> list[str]:
+    """BPMN ids of finished tasks, for highlighting the diagram."""
+    return [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id]
