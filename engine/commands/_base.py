@@ -14,8 +14,6 @@ from engine.models import ProcessInstance
 from engine.services import ServiceContext
 
 if TYPE_CHECKING:  # pragma: no cover
-    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-
     from engine.specs import LoadedVersion
 
 
@@ -35,7 +33,7 @@ class InstanceRun:
 
     session: Session
     instance: ProcessInstance
-    workflow: "BpmnWorkflow"
+    workflow: Any  # the SpiffWorkflow BpmnWorkflow (only runtime.py drives it)
     loaded: "LoadedVersion"
     actor: Actor
     now: dt.datetime

@@ -1,0 +1,37 @@
+"""The Flask application factory. Importing ``web`` connects to nothing and starts nothing."""
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask
+
+import config as _config
+
+
+def create_app(settings: dict | _config.Settings | None = None) -> Flask:
+    """Build the app: config defaults, then GREENFLOW_* environment, then ``settings`` (tests)."""
+    if not isinstance(settings, _config.Settings):
+        settings = _config.Settings.load(settings)
+    app = Flask(__name__, instance_path=str(_config.PROJECT_DIR / "instance"))
+    app.config.update(
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        GREENFLOW=settings,
+        JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+    )
+    app.json.ensure_ascii = False
+
+    from web import extensions
+
+    extensions.init_app(app, settings)
+
+    from web import errors
+    from web.blueprints import home
+
+    errors.register(app)
+    app.register_blueprint(home.bp)
+
+    from web import cli
+
+    cli.register(app)
+    return app

@@ -1,0 +1,259 @@
+"""``greenflow``: the command line. Each command wraps a plain function of engine/ or handlers/."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from engine.errors import EngineError
+
+
+def _engine():
+    return current_app.extensions["greenflow"]
+
+
+def _settings():
+    return current_app.config["GREENFLOW"]
+
+
+def _emit(value: Any, as_json: bool, human=None) -> None:
+    if as_json:
+        click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    elif human is not None:
+        human(value)
+    else:
+        click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _parse_json(text: str, name: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise click.BadParameter(f"not valid JSON: {err}", param_hint=name) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object", param_hint=name)
+    return value
+
+
+class _EngineErrors(click.Group):
+    """Turns engine errors into a clear message and exit code 2 instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EngineError as err:
+            click.echo(f"error ({err.code}): {err.message}", err=True)
+            for field, message in err.fields.items():
+                click.echo(f"  {field}: {message}", err=True)
+            ctx.exit(2)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+as_option = click.option("--as", "username", required=True, help="Act as this user.")
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the schema and load the reference data (divisions)."""
+    from handlers import setup
+
+    settings = _settings()
+    settings.ensure_instance_dir()
+    setup.init_database(_engine())
+    click.echo(f"schema is up to date on {_engine().db.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command("deploy")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--by", "deployed_by", default="process_owner", help="Who deploys (recorded).")
+@json_option
+@with_appcontext
+def deploy_command(directory: str | None, deployed_by: str, as_json: bool) -> None:
+    """Check and deploy the diagrams and forms in DIRECTORY (default: bpmn/)."""
+    result = _engine().deploy(directory or _settings().bpmn_dir, deployed_by=deployed_by)
+    verb = "deployed" if result.created else "unchanged (identical content already deployed)"
+    _emit(result.__dict__, as_json, lambda r: click.echo(
+        f"version {r['version_id']} {verb}: {', '.join(r['processes'])} (sha256 {r['sha256'][:12]})"))
+
+
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="Delete the SQLite demo database first.")
+@with_appcontext
+def demo_command(reset: bool) -> None:
+    """Set up a demo database: schema, divisions, accounts for every role, sample applications."""
+    from handlers import demo, setup
+
+    settings = _settings()
+    if reset and settings.database_url.startswith("sqlite:///"):
+        path = Path(settings.database_url.removeprefix("sqlite:///"))
+        _engine().db.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    settings.ensure_instance_dir()
+    setup.init_database(_engine())
+    _engine().deploy(settings.bpmn_dir, deployed_by="demo")
+    report = demo.seed(_engine(), credentials_file=Path(current_app.instance_path) / "demo-credentials.txt")
+    click.echo(report)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Run the web application (waitress)."""
+    from waitress import serve
+
+    click.echo(f"greenflow serving on http://{host}:{port}/  (Ctrl+C to stop)")
+    serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+
+
+@click.group("instances", cls=_EngineErrors)
+def instances_group() -> None:
+    """Start and inspect process instances."""
+
+
+@instances_group.command("start")
+@click.argument("process_id")
+@click.option("--data", "data_json", default="{}", help="Start data as a JSON object.")
+@as_option
+@json_option
+@with_appcontext
+def instances_start(process_id: str, data_json: str, username: str, as_json: bool) -> None:
+    eng = _engine()
+    outcome = eng.start(process_id, _parse_json(data_json, "--data"), actor=eng.actor(username))
+    _emit(outcome.__dict__, as_json, lambda o: click.echo(f"instance {o['instance_id']} started: {o['status']}"))
+
+
+@instances_group.command("show")
+@click.argument("instance_id", type=int)
+@json_option
+@with_appcontext
+def instances_show(instance_id: int, as_json: bool) -> None:
+    view = _engine().instance(instance_id)
+
+    def human(v):
+        click.echo(f"#{v['id']} {v['title']} [{v['process_id']} v{v['version']}] status={v['status']}")
+        for t in v["tasks"]:
+            click.echo(f"  task {t['id']:>5} {t['status']:<9} {t['name']} ({t['role']} @ {t['scope']})"
+                       f"{' by ' + t['completed_by'] if t['completed_by'] else ''}")
+        for e in v["events"]:
+            click.echo(f"  {e['seq']:>3} {e['at']} {e['actor']:<20} {e['type']}")
+
+    _emit(view, as_json, human)
+
+
+@click.group("tasks", cls=_EngineErrors)
+def tasks_group() -> None:
+    """List and complete human tasks."""
+
+
+@tasks_group.command("list")
+@as_option
+@click.option("--done", is_flag=True, help="Tasks this user completed instead of open ones.")
+@json_option
+@with_appcontext
+def tasks_list(username: str, done: bool, as_json: bool) -> None:
+    eng = _engine()
+    rows = eng.tasks_for(eng.actor(username), status="done" if done else "open")
+
+    def human(items):
+        if not items:
+            click.echo("no tasks")
+        for t in items:
+            click.echo(f"{t['id']:>6}  #{t['instance_id']:<6} {t['name']:<16} {t['role']} @ {t['scope']}"
+                       f"  due {t['due_at'] or '-'}")
+
+    _emit(rows, as_json, human)
+
+
+@tasks_group.command("complete")
+@click.argument("task_id", type=int)
+@click.option("--data", "data_json", default="{}", help="Form data as a JSON object.")
+@as_option
+@json_option
+@with_appcontext
+def tasks_complete(task_id: int, data_json: str, username: str, as_json: bool) -> None:
+    eng = _engine()
+    outcome = eng.complete(task_id, _parse_json(data_json, "--data"), actor=eng.actor(username))
+    _emit(outcome.__dict__, as_json, lambda o: click.echo(
+        f"task {task_id} completed; instance {o['instance_id']} is {o['status']}"))
+
+
+@click.group("incidents", cls=_EngineErrors, invoke_without_command=True)
+@click.option("--all", "show_all", is_flag=True, help="Include resolved incidents.")
+@json_option
+@click.pass_context
+@with_appcontext
+def incidents_group(ctx, show_all: bool, as_json: bool) -> None:
+    """List incidents (commands that failed inside the engine)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = _engine().incidents(status=None if show_all else "open")
+
+    def human(items):
+        if not items:
+            click.echo("no incidents")
+        for i in items:
+            click.echo(f"#{i['id']} instance {i['instance_id']} task {i['task']} [{i['status']}, "
+                       f"{i['attempts']} attempt(s)] {i['command']}: {i['error']}")
+
+    _emit([{k: v for k, v in i.items() if k != "traceback" or as_json} for i in rows], as_json, human)
+
+
+@incidents_group.command("retry")
+@click.argument("incident_id", type=int)
+@click.option("--by", "operator", default="operator")
+@with_appcontext
+def incidents_retry(incident_id: int, operator: str) -> None:
+    """Run the failed command again; resolves the incident if it succeeds."""
+    outcome = _engine().retry_incident(incident_id, operator=operator)
+    click.echo(f"incident {incident_id} resolved; instance {outcome.instance_id} is {outcome.status}")
+
+
+@click.group("history", cls=_EngineErrors)
+def history_group() -> None:
+    """The append-only history."""
+
+
+@history_group.command("verify")
+@click.argument("instance_id", type=int)
+@with_appcontext
+def history_verify(instance_id: int) -> None:
+    """Recompute the hash chain of an instance's events."""
+    check = _engine().verify_history(instance_id)
+    if check.ok:
+        click.echo(f"instance {instance_id}: {check.events} events, hash chain intact")
+    else:
+        click.echo(f"instance {instance_id}: BROKEN at event {check.first_bad_seq}: {check.reason}", err=True)
+        sys.exit(1)
+
+
+COMMANDS = [init_command, deploy_command, demo_command, serve_command, instances_group, tasks_group,
+            incidents_group, history_group]
+
+
+def register(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def _create_app():
+    from web.app import create_app
+
+    return create_app()
+
+
+class _Main(FlaskGroup, _EngineErrors):
+    pass
+
+
+main = _Main(create_app=_create_app, add_default_commands=False, add_version_option=False,
+             load_dotenv=False, help="贵州省绿色制造梯度培育管理平台 / greenflow")
