@@ -15,7 +15,7 @@ from engine.clock import Clock, SystemClock
 from engine.commands import runner
 from engine.commands.start import creator
 from engine.db import Database
-from engine.errors import NotFound
+from engine.errors import EngineError, NotFound
 from engine.identity import Actor, load_actor, system_actor
 from engine.models import DefinitionVersion, HumanTask, Incident, ProcessInstance, Timer
 from engine.specs import SpecCache
@@ -87,7 +87,7 @@ class WorkflowEngine:
         for instance_id, guid in due:
             try:
                 outcome = self.execute(_commands.FireTimer(instance_id=instance_id, task_guid=guid), actor=actor)
-            except incidents.IncidentRaised:
+            except EngineError:  # an incident was recorded, or the instance moved on meanwhile
                 continue
             fired += bool(outcome.result.get("fired"))
         return fired

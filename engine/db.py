@@ -9,8 +9,14 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+UTC = dt.timezone.utc
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -25,6 +31,28 @@ class Base(DeclarativeBase):
     """Base of every table, the engine's and the domain's (``handlers/``)."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware datetime stored as UTC; read back aware even from SQLite (which drops zones).
+
+    Refuses naive datetimes: a time without a zone is a bug we want to see at once.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}; pass an aware time (ctx.clock.now())")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def is_sqlite(engine: Engine) -> bool:

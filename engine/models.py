@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.db import Base
+from engine.db import Base, UTCDateTime
 
 INSTANCE_STATUSES = ("running", "waiting", "completed", "cancelled", "incident")
 
@@ -36,7 +36,7 @@ class DefinitionVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)  # the version number
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     deployed_by: Mapped[str] = mapped_column(String(120))
-    deployed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    deployed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # What deploy learnt from the files: processes, lanes, task properties (see engine.deploy).
     meta: Mapped[dict] = mapped_column(JSON)
 
@@ -69,9 +69,9 @@ class ProcessInstance(Base):
     title: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[str] = mapped_column(String(20))
     started_by: Mapped[str] = mapped_column(String(120))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Optimistic version of the state; bumped by every command.
     row_version: Mapped[int] = mapped_column(Integer, default=0)
     state_format: Mapped[int] = mapped_column(Integer)
@@ -79,6 +79,8 @@ class ProcessInstance(Base):
     # Head of the event hash chain, kept here so appending needs no extra query.
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Messages buffered for this instance and not yet delivered (skip the lookup when zero).
+    buffered_count: Mapped[int] = mapped_column(Integer, default=0)
     # A few data fields copied out for lists and search (domain-agnostic: the diagram decides).
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
 
@@ -104,9 +106,9 @@ class HumanTask(Base):
     form: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))  # open / completed / cancelled
     assignee: Mapped[str | None] = mapped_column(String(120))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     completed_by: Mapped[str | None] = mapped_column(String(120))
     outcome: Mapped[str | None] = mapped_column(String(60))
 
@@ -120,7 +122,7 @@ class Timer(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     task_guid: Mapped[str] = mapped_column(String(36), unique=True)
     bpmn_id: Mapped[str] = mapped_column(String(120))
-    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class MessageWait(Base):
@@ -145,8 +147,8 @@ class BufferedMessage(Base):
     name: Mapped[str] = mapped_column(String(120))
     payload: Mapped[dict] = mapped_column(JSON)
     sender: Mapped[str] = mapped_column(String(120))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Event(Base):
@@ -158,7 +160,7 @@ class Event(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
     seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(120))
     type: Mapped[str] = mapped_column(String(60))
     task_guid: Mapped[str | None] = mapped_column(String(36))
@@ -180,8 +182,8 @@ class Incident(Base):
     error: Mapped[str] = mapped_column(Text)
     traceback: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="open")  # open / resolved
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -194,8 +196,8 @@ class Outbox(Base):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     kind: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class OrgUnit(Base):

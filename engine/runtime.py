@@ -117,10 +117,31 @@ class WaitingMessage:
     name: str
 
 
-def waiting_timers(wf: BpmnWorkflow) -> list[WaitingTimer]:
+@dataclass
+class Pending:
+    """Everything an instance waits on, gathered in one walk of the task tree."""
+
+    human: dict[str, Any]  # task guid -> READY manual task
+    timers: list[WaitingTimer]
+    messages: list[WaitingMessage]
+
+
+def pending(wf: BpmnWorkflow) -> Pending:
+    human: dict[str, Any] = {}
+    waiting = []
+    for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if task.state == TaskState.READY:
+            if task.task_spec.manual:
+                human[str(task.id)] = task
+        else:
+            waiting.append(task)
+    return Pending(human, waiting_timers(wf, waiting), waiting_messages(wf, waiting))
+
+
+def waiting_timers(wf: BpmnWorkflow, waiting: list | None = None) -> list[WaitingTimer]:
     """Every WAITING timer (subprocesses included) with its due time in UTC."""
     timers = []
-    for task in wf.get_tasks(state=TaskState.WAITING):
+    for task in waiting if waiting is not None else wf.get_tasks(state=TaskState.WAITING):
         definition = getattr(task.task_spec, "event_definition", None)
         value = task.internal_data.get("event_value")
         if isinstance(definition, CycleTimerEventDefinition):
@@ -139,15 +160,19 @@ def waiting_timers(wf: BpmnWorkflow) -> list[WaitingTimer]:
     return timers
 
 
-def waiting_messages(wf: BpmnWorkflow) -> list[WaitingMessage]:
+def waiting_messages(wf: BpmnWorkflow, waiting: list | None = None) -> list[WaitingMessage]:
     waits = []
-    for task in wf.get_tasks(state=TaskState.WAITING):
+    for task in waiting if waiting is not None else wf.get_tasks(state=TaskState.WAITING):
         definition = getattr(task.task_spec, "event_definition", None)
         definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
         for d in definitions:
             if type(d).__name__ == "MessageEventDefinition":
                 waits.append(WaitingMessage(str(task.id), d.name))
     return waits
+
+
+def is_completed_task(task) -> bool:
+    return task is not None and task.state == TaskState.COMPLETED
 
 
 def task_process_id(task) -> str:

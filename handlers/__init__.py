@@ -1,0 +1,43 @@
+"""The green-manufacturing domain: reference data, records, rules with articles, service tasks.
+
+Importing ``handlers`` registers its service tasks and script functions with
+``engine.services`` (the modules register themselves on import) and its tables with
+``engine.db.Base.metadata``.  What other packages may use is listed in ``__all__``.
+"""
+from __future__ import annotations
+
+from handlers.application import normalise_application
+from handlers.divisions import PROVINCE, Division, cities, city_of, counties_of, division, is_county
+from handlers.industries import Industry, industry, industry_table
+from handlers.notices import close_notice, open_notice, record_objection
+from handlers.records import (
+    ApplicationRecord,
+    CultivationRecord,
+    Evaluator,
+    EvaluatorBan,
+    Listing,
+    NegativeRecord,
+    Notice,
+    Objection,
+    Unit,
+)
+from handlers.rules import EligibilityResult, Violation, check_application
+from handlers import start as _start  # noqa: F401  (registers the start hook)
+from handlers.services import OUTCOMES, check_eligibility, record_listing, record_outcome
+from handlers.uscc import make_uscc, validate_uscc
+
+__all__ = [
+    # reference data
+    "PROVINCE", "Division", "division", "city_of", "is_county", "counties_of", "cities",
+    "Industry", "industry", "industry_table",
+    "validate_uscc", "make_uscc",
+    "normalise_application",
+    # records
+    "Unit", "ApplicationRecord", "Listing", "Evaluator", "EvaluatorBan", "NegativeRecord",
+    "CultivationRecord", "Notice", "Objection",
+    # rules
+    "Violation", "EligibilityResult", "check_application",
+    # service tasks (registered on import) and the objection intake
+    "OUTCOMES", "check_eligibility", "record_outcome", "record_listing",
+    "open_notice", "close_notice", "record_objection",
+]

@@ -45,6 +45,8 @@ class InstanceRun:
     # When set, the command changed no workflow state (claim, release): skip dump and sync.
     state_untouched: bool = False
     known_roles: set[str] | None = None
+    # The derived-table snapshot (engine.commands.runner.Derived); None means "read it from the database".
+    derived: Any = None
 
     def record(self, type: str, payload: dict[str, Any] | None = None, *, task_guid: str | None = None,
                bpmn_id: str | None = None) -> None:

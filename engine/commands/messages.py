@@ -36,6 +36,7 @@ def handle(run: InstanceRun, cmd: DeliverMessage) -> None:
                               sender=run.actor.username, received_at=run.now)
     run.session.add(message)
     run.session.flush()
+    run.instance.buffered_count += 1
     run.record(cmd.event_type, {"name": cmd.name, "payload": cmd.payload, "delivered": False,
                                 "buffered_id": message.id})
     run.state_untouched = True

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import incidents, runtime, services, state
@@ -38,20 +38,21 @@ class WorkflowCache:
     """
 
     def __init__(self, max_entries: int = 2000):
-        self._entries: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._entries: OrderedDict[int, tuple[int, Any, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.max_entries = max_entries
 
-    def take(self, instance_id: int, row_version: int):
+    def take(self, instance_id: int, row_version: int) -> tuple[Any, "Derived | None"]:
+        """(workflow, derived snapshot) cached for exactly this row version, else (None, None)."""
         with self._lock:
             entry = self._entries.pop(instance_id, None)
         if entry is not None and entry[0] == row_version:
-            return entry[1]
-        return None
+            return entry[1], entry[2]
+        return None, None
 
-    def put(self, instance_id: int, row_version: int, workflow) -> None:
+    def put(self, instance_id: int, row_version: int, workflow, derived: "Derived | None") -> None:
         with self._lock:
-            self._entries[instance_id] = (row_version, workflow)
+            self._entries[instance_id] = (row_version, workflow, derived)
             self._entries.move_to_end(instance_id)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
@@ -101,16 +102,17 @@ def run_on_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
                 if instance.status in ("completed", "cancelled"):
                     raise Conflict(f"process instance {instance_id} is {instance.status}")
                 loaded = engine.specs.load(session, instance.version_id)
-                workflow = engine.cache.take(instance.id, instance.row_version)
+                workflow, derived = engine.cache.take(instance.id, instance.row_version)
                 if workflow is None:
                     spec, subprocess_specs = loaded.spec(instance.process_id)
                     workflow = runtime.attach(state.load(instance.state, spec, subprocess_specs))
                 run = _new_run(session, instance, workflow, loaded, actor, now, engine)
+                run.derived = derived
                 if resolving is not None:
                     incidents.resolve(session, resolving, now, by=retried_by or actor.username)
                 _apply(run, command, handler)
                 outcome = Outcome(instance.id, instance.status, instance.row_version, run.result)
-            engine.cache.put(instance.id, instance.row_version, workflow)
+            engine.cache.put(instance.id, instance.row_version, workflow, run.derived)
             return outcome
         except Exception as exc:
             engine.cache.evict(instance_id)
@@ -128,11 +130,12 @@ def run_new_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
             with engine.db.unit_of_work() as session:
                 instance, workflow, loaded = create(session, now)
                 run = _new_run(session, instance, workflow, loaded, actor, now, engine)
+                run.derived = Derived()
                 if resolving is not None:
                     incidents.resolve(session, resolving, now, by=retried_by or actor.username)
                 _apply(run, command, handler)
                 outcome = Outcome(instance.id, instance.status, instance.row_version, run.result)
-            engine.cache.put(instance.id, instance.row_version, workflow)
+            engine.cache.put(instance.id, instance.row_version, workflow, run.derived)
             return outcome
         except Exception as exc:
             raise _as_caller_error_or_incident(engine, command, actor, None, exc, resolving) from exc
@@ -163,7 +166,10 @@ def _apply(run: InstanceRun, command: Command, handler) -> None:
 def _as_caller_error_or_incident(engine, command, actor, instance_id, exc: Exception,
                                  resolving: int | None = None) -> Exception:
     caller_error = _find_engine_error(exc)
-    if caller_error is not None:
+    # An EngineError raised by the command itself goes back to the caller. One raised deep inside
+    # the workflow (a script or service) is too, when a person acts and can correct the input;
+    # when the system acts (a timer), nobody would see it, so it becomes an incident.
+    if caller_error is not None and (caller_error is exc or not actor.is_system):
         return caller_error
     incident_id = incidents.record(engine, command, actor, instance_id, exc, existing_id=resolving)
     return incidents.IncidentRaised(incident_id, instance_id, exc)
@@ -182,9 +188,33 @@ def _find_engine_error(exc: BaseException | None) -> EngineError | None:
 
 # --- after the handler: messages, derived tables, state ----------------------------------
 
+@dataclass
+class Derived:
+    """What the derived tables hold for an instance, as of its current row version."""
+
+    open_tasks: dict[str, int] = field(default_factory=dict)  # task guid -> human_task.id
+    timers: dict[str, dt.datetime] = field(default_factory=dict)  # task guid -> due_at
+    waits: set[tuple[str, str]] = field(default_factory=set)  # (task guid, message name)
+
+
+def read_derived(session: Session, instance_id: int) -> Derived:
+    derived = Derived()
+    for task_id, guid in session.execute(select(HumanTask.id, HumanTask.task_guid).where(
+            HumanTask.instance_id == instance_id, HumanTask.status == OPEN)):
+        derived.open_tasks[guid] = task_id
+    for guid, due in session.execute(select(Timer.task_guid, Timer.due_at).where(Timer.instance_id == instance_id)):
+        derived.timers[guid] = _aware(due)
+    for guid, name in session.execute(select(MessageWait.task_guid, MessageWait.message_name).where(
+            MessageWait.instance_id == instance_id)):
+        derived.waits.add((guid, name))
+    return derived
+
+
 def _deliver_buffered_messages(run: InstanceRun) -> None:
     """Deliver messages that arrived while the instance was busy, oldest first."""
     for _ in range(MAX_BUFFERED_DELIVERIES):
+        if run.instance.buffered_count <= 0:
+            return
         waiting = runtime.waiting_message_names(run.workflow)
         if not waiting:
             return
@@ -199,6 +229,7 @@ def _deliver_buffered_messages(run: InstanceRun) -> None:
             return
         runtime.deliver_message(run.workflow, message.name, message.payload)
         message.delivered_at = run.now
+        run.instance.buffered_count -= 1
         run.record("message_delivered", {"name": message.name, "payload": message.payload,
                                          "buffered_id": message.id, "sender": message.sender})
 
@@ -208,14 +239,17 @@ def _save(run: InstanceRun) -> None:
     for event in wf.get_events():  # messages nobody inside caught: to the outbox
         session.add(Outbox(instance_id=instance.id, kind="message", created_at=run.now,
                            payload={"name": event.event_definition.name, "payload": event.payload}))
-    open_tasks = _sync_human_tasks(run)
-    timers = _sync_timers(run)
-    waits = _sync_message_waits(run)
+    if run.derived is None:
+        run.derived = read_derived(session, instance.id)
+    now_pending = runtime.pending(wf)
+    _sync_human_tasks(run, now_pending.human)
+    _sync_timers(run, now_pending.timers)
+    _sync_message_waits(run, now_pending.messages)
     if wf.is_completed():
         status = "completed"
-    elif open_tasks:
+    elif now_pending.human:
         status = "running"
-    elif timers or waits:
+    elif now_pending.timers or now_pending.messages:
         status = "waiting"
     else:
         raise RuntimeError("the instance has no open task, timer or message wait but is not completed (stuck)")
@@ -234,35 +268,28 @@ def _public_data(data: dict) -> dict:
     return {k: v for k, v in data.items() if not callable(v)}
 
 
-def _sync_human_tasks(run: InstanceRun) -> int:
-    ready = {str(t.id): t for t in runtime.ready_human_tasks(run.workflow)}
-    rows = run.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == run.instance.id, HumanTask.status == OPEN)
-    ).all()
-    known = set()
-    for row in rows:
-        known.add(row.task_guid)
-        if row.task_guid in ready:
-            continue
-        task = _task_or_none(run.workflow, row.task_guid)
-        if task is not None and task.state == 64:  # COMPLETED
-            row.status = "completed"
-            row.completed_at = run.now
-            row.completed_by = run.actor.username
-            row.outcome = run.outcome if row.task_guid == run.acted_task_guid else None
+def _sync_human_tasks(run: InstanceRun, ready: dict[str, Any]) -> None:
+    derived, session = run.derived, run.session
+    for guid in [g for g in derived.open_tasks if g not in ready]:
+        row_id = derived.open_tasks.pop(guid)
+        task = _task_or_none(run.workflow, guid)
+        if runtime.is_completed_task(task):
+            session.execute(update(HumanTask).where(HumanTask.id == row_id).values(
+                status="completed", completed_at=run.now, completed_by=run.actor.username,
+                outcome=run.outcome if guid == run.acted_task_guid else None))
         else:
-            row.status = "cancelled"
-            row.completed_at = run.now
-            run.record("task_cancelled", {"name": row.name}, task_guid=row.task_guid, bpmn_id=row.bpmn_id)
-    for guid, task in ready.items():
-        if guid in known:
-            continue
-        row = _new_human_task(run, task)
-        run.session.add(row)
-        run.record("task_opened", {"name": row.name, "role": row.role, "scope": row.scope,
-                                   "due_at": row.due_at.isoformat() if row.due_at else None},
-                   task_guid=guid, bpmn_id=row.bpmn_id)
-    return len(ready)
+            session.execute(update(HumanTask).where(HumanTask.id == row_id).values(
+                status="cancelled", completed_at=run.now))
+            run.record("task_cancelled", {"task_id": row_id}, task_guid=guid)
+    new_rows = [_new_human_task(run, task) for guid, task in ready.items() if guid not in derived.open_tasks]
+    if new_rows:
+        session.add_all(new_rows)
+        session.flush()
+        for row in new_rows:
+            derived.open_tasks[row.task_guid] = row.id
+            run.record("task_opened", {"task_id": row.id, "name": row.name, "role": row.role, "scope": row.scope,
+                                       "due_at": row.due_at.isoformat() if row.due_at else None},
+                       task_guid=row.task_guid, bpmn_id=row.bpmn_id)
 
 
 def _new_human_task(run: InstanceRun, task) -> HumanTask:
@@ -296,35 +323,32 @@ def _task_or_none(wf, guid: str):
         return None
 
 
-def _sync_timers(run: InstanceRun) -> int:
-    waiting = {t.task_guid: t for t in runtime.waiting_timers(run.workflow)}
-    total = len(waiting)
-    rows = run.session.scalars(select(Timer).where(Timer.instance_id == run.instance.id)).all()
-    for row in rows:
-        current = waiting.pop(row.task_guid, None)
-        if current is None:
-            run.session.delete(row)
-        elif _aware(row.due_at) != current.due_at:
-            row.due_at = current.due_at
-    for timer in waiting.values():
-        run.session.add(Timer(instance_id=run.instance.id, task_guid=timer.task_guid, bpmn_id=timer.bpmn_id,
-                              due_at=timer.due_at))
-    return total
+def _sync_timers(run: InstanceRun, waiting: list) -> None:
+    derived, session, iid = run.derived, run.session, run.instance.id
+    current = {t.task_guid: t for t in waiting}
+    gone = [g for g in derived.timers if g not in current]
+    if gone:
+        session.execute(delete(Timer).where(Timer.instance_id == iid, Timer.task_guid.in_(gone)))
+        for guid in gone:
+            del derived.timers[guid]
+    for guid, timer in current.items():
+        if guid not in derived.timers:
+            session.execute(insert(Timer).values(instance_id=iid, task_guid=guid, bpmn_id=timer.bpmn_id,
+                                                 due_at=timer.due_at))
+        elif derived.timers[guid] != timer.due_at:
+            session.execute(update(Timer).where(Timer.task_guid == guid).values(due_at=timer.due_at))
+        derived.timers[guid] = timer.due_at
 
 
-def _sync_message_waits(run: InstanceRun) -> int:
-    waiting = {(w.task_guid, w.name) for w in runtime.waiting_messages(run.workflow)}
-    total = len(waiting)
-    rows = run.session.scalars(select(MessageWait).where(MessageWait.instance_id == run.instance.id)).all()
-    for row in rows:
-        key = (row.task_guid, row.message_name)
-        if key in waiting:
-            waiting.discard(key)
-        else:
-            run.session.delete(row)
-    for guid, name in waiting:
-        run.session.add(MessageWait(instance_id=run.instance.id, message_name=name, task_guid=guid))
-    return total
+def _sync_message_waits(run: InstanceRun, waiting: list) -> None:
+    derived, session, iid = run.derived, run.session, run.instance.id
+    current = {(w.task_guid, w.name) for w in waiting}
+    for guid, name in derived.waits - current:
+        session.execute(delete(MessageWait).where(MessageWait.instance_id == iid, MessageWait.task_guid == guid,
+                                                  MessageWait.message_name == name))
+    for guid, name in current - derived.waits:
+        session.execute(insert(MessageWait).values(instance_id=iid, task_guid=guid, message_name=name))
+    derived.waits = current
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

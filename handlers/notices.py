@@ -1,0 +1,215 @@
+"""Public notices (公示) and their objections (公示异议), 第二十条.
+
+A proposed listing is published for at least 7 working days; anyone may object during it,
+every objection is verified and answered, and the list is published only when all are
+settled.  ``open_notice`` and ``close_notice`` are service tasks of ``public_notice``;
+``record_objection`` is called by the web layer when an objection arrives, before the
+message reaches the instance, so the objection is on file even if the process is busy.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput, NotFound, RuleViolation
+from engine.services import ServiceContext, service_task
+from handlers.application import normalise_application
+from handlers.divisions import PROVINCE, city_of
+from handlers.records import Notice, Objection
+
+__all__ = ["MIN_NOTICE_DAYS", "open_notice", "close_notice", "record_objection"]
+
+ARTICLE = "第二十条"
+MIN_NOTICE_DAYS = 7
+# Objection fields and their column limits (None: no limit).
+_FIELDS: dict[str, int | None] = {
+    "name": 100, "id_number": 32, "organisation": 200, "contact": 100, "matter": None, "evidence": None,
+}
+_NOT_A_NAME = frozenset({"匿名", "anonymous", "无名氏"})
+
+
+def _as_id(value: object) -> int | None:
+    """A row id given as an int or a digit string (web forms send strings), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
+
+
+def _notice_row(session: Session, notice: object) -> Notice:
+    """The Notice for a ``{"id": …}`` dict or an id.  Raises NotFound."""
+    notice_id = notice.get("id") if isinstance(notice, Mapping) else notice
+    key = _as_id(notice_id)
+    row = session.get(Notice, key) if key is not None else None
+    if row is None:
+        raise NotFound(f"公示 {notice_id!r} 不存在 / notice {notice_id!r} not found", fields={"notice": "not found"})
+    return row
+
+
+def _expected_scope(level: str, application: dict[str, Any]) -> str:
+    if level == "city":
+        return city_of(application["county_code"])
+    if level == "province":
+        return PROVINCE
+    raise InvalidInput(f"公示层级 {level!r} 应为 city 或 province / notice level must be city or province", field="level")
+
+
+@service_task("open_notice")
+def open_notice(
+    ctx: ServiceContext, *, application: dict[str, Any], level: str, scope: str, days: int = MIN_NOTICE_DAYS
+) -> dict[str, Any]:
+    """Publish the unit's notice now; it ends ``days`` calendar days later.
+
+    Calendar days are a stand-in: 第二十条 counts *working* days, which arrive with the
+    working-day calendar in a later issue; until then the process passes a plain duration.
+    Fewer than 7 days is refused outright, since it is short even in working days.
+    Idempotent per instance and level while the notice is open (a retried task reuses it).
+    Returns ``{"id", "starts_at", "ends_at"}`` with aware ISO times (UTC).
+    Raises InvalidInput for a level or scope that does not fit the application,
+    RuleViolation(第二十条) for fewer than 7 days.
+    """
+    app = normalise_application(application)
+    expected = _expected_scope(level, app)
+    if str(scope) != expected:
+        raise InvalidInput(
+            f"公示范围 {scope!r} 与申报单位不符，应为 {expected} / notice scope {scope!r} should be {expected}",
+            field="scope",
+        )
+    if isinstance(days, bool) or not isinstance(days, int) or days < MIN_NOTICE_DAYS:
+        raise RuleViolation(
+            f"公示时间不少于7个工作日，不能为 {days!r} 天（{ARTICLE}） / a notice lasts at least 7 working days, "
+            f"not {days!r} (Article 20)",
+            article=ARTICLE, field="days",
+        )
+    notice = ctx.session.scalar(
+        select(Notice).where(Notice.instance_id == ctx.instance_id, Notice.level == level, Notice.closed_at.is_(None))
+    )
+    if notice is None:
+        now = ctx.clock.now()
+        notice = Notice(
+            instance_id=ctx.instance_id, level=level, scope=expected,
+            credit_code=app["credit_code"], unit_name=app["unit_name"],
+            starts_at=now, ends_at=now + dt.timedelta(days=days),
+        )
+        ctx.session.add(notice)
+        ctx.session.flush()
+        ctx.record("notice_opened", notice_id=notice.id, level=level, scope=expected,
+                   starts_at=notice.starts_at.isoformat(), ends_at=notice.ends_at.isoformat())
+    return {"id": notice.id, "starts_at": notice.starts_at.isoformat(), "ends_at": notice.ends_at.isoformat()}
+
+
+def _clean(payload: Mapping[str, Any]) -> dict[str, str | None]:
+    """The objection fields, trimmed; raises InvalidInput listing every missing or too long field."""
+    values = {k: (str(payload[k]).strip() or None) if payload.get(k) is not None else None for k in _FIELDS}
+    problems: dict[str, str] = {}
+    if not values["name"] or values["name"].lower() in _NOT_A_NAME:
+        problems["name"] = "异议须实名 / a real name is required"
+    if not values["id_number"] and not values["organisation"]:
+        problems["id_number"] = "身份证件号码或所在单位至少填一项 / an ID number or an organisation is required"
+    if not values["contact"]:
+        problems["contact"] = "联系方式必填 / contact details are required"
+    if not values["matter"]:
+        problems["matter"] = "异议事项必填 / the matter objected to is required"
+    for key, limit in _FIELDS.items():
+        if limit and values[key] and len(values[key]) > limit:  # type: ignore[arg-type]
+            problems[key] = f"超过{limit}个字符 / longer than {limit} characters"
+    if problems:
+        first = next(iter(problems))
+        raise InvalidInput(f"异议信息不完整：{'；'.join(problems.values())}", field=first, fields=problems)
+    return values
+
+
+def record_objection(session: Session, notice_id: int, payload: Mapping[str, Any], now: dt.datetime) -> Objection:
+    """File an objection to an open notice and return it (unsettled: ``upheld`` is None).
+
+    Accepted from ``starts_at`` until just before ``ends_at``; put the returned id into
+    the message payload as ``objection_id`` so ``close_notice`` settles this very row.
+    Raises NotFound for an unknown notice, RuleViolation(第二十条, field="notice_id") when
+    the notice is closed or not running at ``now``, InvalidInput for missing fields.
+    """
+    if now.tzinfo is None:
+        raise ValueError("record_objection needs an aware time")
+    notice = _notice_row(session, notice_id)
+    if notice.closed_at is not None or not notice.starts_at <= now < notice.ends_at:
+        raise RuleViolation(
+            f"公示期为 {notice.starts_at.isoformat()} 至 {notice.ends_at.isoformat()}，当前不在公示期内，不受理异议（{ARTICLE}） / "
+            f"objections are accepted only while the notice runs (Article 20)",
+            article=ARTICLE, field="notice_id",
+        )
+    if not isinstance(payload, Mapping):
+        raise InvalidInput("异议应为对象 / the objection must be an object", field="objection")
+    objection = Objection(notice_id=notice.id, received_at=now, **_clean(payload))
+    session.add(objection)
+    session.flush()
+    return objection
+
+
+def _settle(session: Session, notice: Notice, stored: dict[int, Objection], item: object, now: dt.datetime) -> None:
+    """Apply one reviewed objection ``{objection_id?, upheld, reply, …}`` to its row.
+
+    Without an id, an unsettled row with the same name, contact and matter is taken;
+    failing that the objection was never filed, so it is filed now (received_at = now).
+    """
+    if not isinstance(item, Mapping):
+        raise InvalidInput("每项异议应为对象 / each objection must be an object", field="objections")
+    upheld, reply = item.get("upheld"), str(item.get("reply") or "").strip()
+    if not isinstance(upheld, bool) or not reply:
+        raise InvalidInput("每项异议须有核实结论（upheld）与答复（reply） / each objection needs upheld and a reply",
+                           field="objections")
+    if item.get("objection_id") is not None:
+        row = stored.get(_as_id(item["objection_id"]))  # type: ignore[arg-type]
+        if row is None:
+            raise InvalidInput(f"异议 {item['objection_id']!r} 不属于本公示 / objection is not of this notice",
+                               field="objections")
+    else:
+        values = _clean(item)
+        row = next((o for o in stored.values() if o.upheld is None and (o.name, o.contact, o.matter)
+                    == (values["name"], values["contact"], values["matter"])), None)
+        if row is None:
+            row = Objection(notice_id=notice.id, received_at=now, **values)
+            session.add(row)
+            session.flush()
+            stored[row.id] = row
+    row.upheld, row.reply = upheld, reply
+
+
+@service_task("close_notice")
+def close_notice(
+    ctx: ServiceContext, *, notice: dict[str, Any], objections: list[dict[str, Any]] | None = None
+) -> dict[str, int]:
+    """End the notice and settle its objections; returns ``{"upheld": n, "rejected": m}``.
+
+    Counts every objection on file for the notice, so one filed by ``record_objection``
+    but not yet reviewed blocks publication (经公示无异议的 … 发布).  Closing twice returns
+    the first result.  Raises NotFound for an unknown notice, RuleViolation(第二十条) before
+    ``ends_at`` or while an objection is unsettled, InvalidInput for a malformed objection.
+    """
+    row = _notice_row(ctx.session, notice)
+    if row.closed_at is not None and row.result is not None:
+        return dict(row.result)
+    now = ctx.clock.now()
+    if now < row.ends_at:
+        raise RuleViolation(
+            f"公示期至 {row.ends_at.isoformat()} 方满（{ARTICLE}） / "
+            f"the notice runs until {row.ends_at.isoformat()} (Article 20)",
+            article=ARTICLE, field="notice",
+        )
+    stored = {o.id: o for o in ctx.session.scalars(select(Objection).where(Objection.notice_id == row.id))}
+    for item in objections or []:
+        _settle(ctx.session, row, stored, item, now)
+    pending = sorted(o.id for o in stored.values() if o.upheld is None)
+    if pending:
+        raise RuleViolation(
+            f"异议 {pending} 尚未核实，核实答复后方可结束公示（{ARTICLE}） / objections {pending} are not settled yet (Article 20)",
+            article=ARTICLE, field="objections",
+        )
+    result = {"upheld": sum(o.upheld is True for o in stored.values()),
+              "rejected": sum(o.upheld is False for o in stored.values())}
+    row.closed_at, row.result = now, result
+    ctx.record("notice_closed", notice_id=row.id, **result)
+    return result

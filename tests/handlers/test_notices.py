@@ -1,0 +1,174 @@
+"""Public notices and objections (第二十条)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from engine.errors import InvalidInput, NotFound, RuleViolation
+from handlers.notices import close_notice, open_notice, record_objection
+from handlers.records import Notice, Objection
+from tests.handlers.factories import NOW, NOW_DT, application
+
+OBJECTION = {"name": "王五", "id_number": "520102199001011234", "contact": "13800000000",
+             "matter": "该企业去年发生环境污染事故", "evidence": "新闻报道链接"}
+
+
+@pytest.fixture
+def notice(ctx):
+    return open_notice(ctx, application=application(), level="city", scope="520300", days=7)
+
+
+def test_open_notice_starts_now_and_ends_seven_days_later(notice, session):
+    assert notice["starts_at"] == NOW
+    assert dt.datetime.fromisoformat(notice["ends_at"]) == NOW_DT + dt.timedelta(days=7)
+    assert dt.datetime.fromisoformat(notice["ends_at"]).tzinfo is not None
+    row = session.get(Notice, notice["id"])
+    assert (row.level, row.scope, row.unit_name) == ("city", "520300", "遵义绿色示范有限公司")
+
+
+def test_open_notice_is_idempotent_while_open(ctx, notice):
+    assert open_notice(ctx, application=application(), level="city", scope="520300", days=7) == notice
+
+
+@pytest.mark.parametrize("days", [6, 0, -1, 7.5, "7", True])
+def test_a_notice_shorter_than_seven_days_is_refused_citing_article_20(ctx, days):
+    with pytest.raises(RuleViolation) as caught:
+        open_notice(ctx, application=application(), level="city", scope="520300", days=days)
+    assert (caught.value.article, caught.value.field) == ("第二十条", "days")
+
+
+@pytest.mark.parametrize("level, scope, field", [
+    ("city", "520100", "scope"),  # not the unit's city
+    ("province", "520300", "scope"),
+    ("national", "national", "level"),  # MIIT publishes national notices
+])
+def test_open_notice_refuses_a_level_or_scope_that_does_not_fit(ctx, level, scope, field):
+    with pytest.raises(InvalidInput) as caught:
+        open_notice(ctx, application=application(), level=level, scope=scope, days=7)
+    assert caught.value.field == field
+
+
+def test_objection_during_the_notice_is_filed_unsettled(session, notice):
+    objection = record_objection(session, notice["id"], OBJECTION, NOW_DT + dt.timedelta(days=1))
+    assert objection.id and objection.upheld is None and objection.name == "王五"
+
+
+@pytest.mark.parametrize("offset", [dt.timedelta(days=7), dt.timedelta(days=8), dt.timedelta(seconds=-1)])
+def test_objection_outside_the_notice_is_refused_citing_article_20(session, notice, offset):
+    with pytest.raises(RuleViolation) as caught:
+        record_objection(session, notice["id"], OBJECTION, NOW_DT + offset)
+    assert (caught.value.article, caught.value.field) == ("第二十条", "notice_id")
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"name": ""}, "name"),
+    ({"name": "匿名"}, "name"),
+    ({"name": None}, "name"),
+    ({"id_number": None}, "id_number"),
+    ({"contact": "  "}, "contact"),
+    ({"matter": ""}, "matter"),
+    ({"name": "名" * 101}, "name"),
+])
+def test_anonymous_or_incomplete_objection_is_refused_naming_the_field(session, notice, overrides, field):
+    with pytest.raises(InvalidInput) as caught:
+        record_objection(session, notice["id"], {**OBJECTION, **overrides}, NOW_DT)
+    assert caught.value.field == field
+    assert session.scalar(select(Objection)) is None
+
+
+def test_an_objection_that_is_not_an_object_is_refused(session, notice):
+    with pytest.raises(InvalidInput) as caught:
+        record_objection(session, notice["id"], ["王五"], NOW_DT)  # type: ignore[arg-type]
+    assert caught.value.field == "objection"
+
+
+def test_an_organisation_may_stand_in_for_an_id_number(session, notice):
+    payload = {**OBJECTION, "id_number": None, "organisation": "某环保协会"}
+    assert record_objection(session, notice["id"], payload, NOW_DT).organisation == "某环保协会"
+
+
+def test_objection_to_a_closed_notice_is_refused_citing_article_20(ctx, clock, session, notice):
+    clock.advance(days=7)
+    close_notice(ctx, notice=notice, objections=[])
+    with pytest.raises(RuleViolation) as caught:
+        record_objection(session, notice["id"], OBJECTION, NOW_DT + dt.timedelta(days=1))
+    assert caught.value.article == "第二十条"
+
+
+def test_notice_times_come_back_aware_from_the_database(ctx, clock, session, notice):
+    session.commit()
+    session.expire_all()
+    row = session.get(Notice, notice["id"])
+    assert row.starts_at.isoformat() == NOW and row.ends_at.tzinfo is not None
+    objection = record_objection(session, str(notice["id"]), OBJECTION, NOW_DT + dt.timedelta(hours=1))
+    clock.advance(days=7)
+    session.expire_all()
+    result = close_notice(ctx, notice=notice, objections=[
+        {"objection_id": str(objection.id), "upheld": False, "reply": "不属实"},
+    ])
+    assert result == {"upheld": 0, "rejected": 1}
+
+
+def test_objection_to_an_unknown_notice_is_not_found(session):
+    with pytest.raises(NotFound):
+        record_objection(session, 404, OBJECTION, NOW_DT)
+
+
+def test_close_notice_without_objections_counts_none(ctx, clock, notice, session):
+    clock.advance(days=7)
+    assert close_notice(ctx, notice=notice, objections=[]) == {"upheld": 0, "rejected": 0}
+    row = session.get(Notice, notice["id"])
+    assert row.closed_at == clock.now() and row.result == {"upheld": 0, "rejected": 0}
+    assert ctx.events[-1][0] == "notice_closed"
+
+
+def test_close_notice_before_its_end_is_refused_citing_article_20(ctx, clock, notice):
+    clock.advance(days=6, hours=23)
+    with pytest.raises(RuleViolation) as caught:
+        close_notice(ctx, notice=notice, objections=[])
+    assert caught.value.article == "第二十条"
+
+
+def test_close_notice_settles_objections_and_counts_upheld_and_rejected(ctx, clock, notice, session):
+    filed = record_objection(session, notice["id"], OBJECTION, NOW_DT)
+    other = {**OBJECTION, "name": "赵六", "matter": "数据存疑"}
+    record_objection(session, notice["id"], other, NOW_DT)  # filed; the message carries no id
+    clock.advance(days=7)
+    result = close_notice(ctx, notice=notice, objections=[
+        {"objection_id": filed.id, "upheld": True, "reply": "经核实属实，移出拟列入名单"},
+        {**other, "upheld": False, "reply": "经核实不属实"},
+        {**OBJECTION, "name": "钱七", "upheld": False, "reply": "不属实"},  # never filed: filed now
+    ])
+    assert result == {"upheld": 1, "rejected": 2}
+    rows = session.scalars(select(Objection).order_by(Objection.id)).all()
+    assert [(o.name, o.upheld) for o in rows] == [("王五", True), ("赵六", False), ("钱七", False)]
+    assert close_notice(ctx, notice=notice, objections=[]) == result  # closing again changes nothing
+
+
+def test_an_unsettled_objection_blocks_closing_the_notice(ctx, clock, notice, session):
+    record_objection(session, notice["id"], OBJECTION, NOW_DT)
+    clock.advance(days=7)
+    with pytest.raises(RuleViolation) as caught:
+        close_notice(ctx, notice=notice, objections=[])
+    assert (caught.value.article, caught.value.field) == ("第二十条", "objections")
+    assert session.get(Notice, notice["id"]).closed_at is None
+
+
+@pytest.mark.parametrize("item", [
+    {"objection_id": 999, "upheld": True, "reply": "x"},
+    {"upheld": "yes", "reply": "x", **OBJECTION},
+    {"upheld": True, "reply": "", **OBJECTION},
+    "not an object",
+])
+def test_close_notice_refuses_a_malformed_objection(ctx, clock, notice, item):
+    clock.advance(days=7)
+    with pytest.raises(InvalidInput) as caught:
+        close_notice(ctx, notice=notice, objections=[item])
+    assert caught.value.field == "objections"
+
+
+def test_close_notice_of_an_unknown_notice_is_not_found(ctx):
+    with pytest.raises(NotFound):
+        close_notice(ctx, notice={"id": 404}, objections=[])
