@@ -75,3 +75,22 @@ def upsert_user(session: Session, username: str, *, display_name: str, grants: l
         user.grants.append(RoleGrant(role=role, scope=scope))
     session.flush()
     return user
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of ``password`` (argon2-cffi's recommended parameters)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    if not password_hash:
+        return False
+    try:
+        return PasswordHasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

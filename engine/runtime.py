@@ -55,10 +55,21 @@ def attach(wf: BpmnWorkflow) -> BpmnWorkflow:
     return wf
 
 
+MAX_ADVANCE_ROUNDS = 1000
+
+
 def advance(wf: BpmnWorkflow) -> None:
-    """Run engine tasks until only human work and waits remain; due timers fire first."""
+    """Run engine tasks until only human work and waits remain.
+
+    ``do_engine_steps`` ends by refreshing timers, which can make a due timer READY without
+    running it; keep going until no engine task is READY, so nothing is left half-fired.
+    """
     wf.refresh_timers()
-    wf.do_engine_steps()
+    for _ in range(MAX_ADVANCE_ROUNDS):
+        wf.do_engine_steps()
+        if wf.get_next_task(state=TaskState.READY, manual=False) is None:
+            return
+    raise RuntimeError(f"the workflow did not settle after {MAX_ADVANCE_ROUNDS} rounds (an endless loop?)")
 
 
 def ready_human_tasks(wf: BpmnWorkflow) -> list:
@@ -101,7 +112,8 @@ def deliver_message(wf: BpmnWorkflow, name: str, payload: dict[str, Any]) -> boo
 
 
 def waiting_message_names(wf: BpmnWorkflow) -> set[str]:
-    return {e.name for e in wf.waiting_events() if e.event_type == "MessageEventDefinition"}
+    """Names of the messages the instance waits for now (event-based gateways included)."""
+    return {w.name for w in waiting_messages(wf)}
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,8 @@ def _settle(session: Session, notice: Notice, stored: dict[int, Objection], item
     """
     if not isinstance(item, Mapping):
         raise InvalidInput("每项异议应为对象 / each objection must be an object", field="objections")
+    if isinstance(item.get("objection"), Mapping):  # as the diagram records it: {objection: payload, upheld, …}
+        item = {**item["objection"], **{k: v for k, v in item.items() if k != "objection"}}
     upheld, reply = item.get("upheld"), str(item.get("reply") or "").strip()
     if not isinstance(upheld, bool) or not reply:
         raise InvalidInput("每项异议须有核实结论（upheld）与答复（reply） / each objection needs upheld and a reply",
@@ -182,12 +184,14 @@ def _settle(session: Session, notice: Notice, stored: dict[int, Objection], item
 def close_notice(
     ctx: ServiceContext, *, notice: dict[str, Any], objections: list[dict[str, Any]] | None = None
 ) -> dict[str, int]:
-    """End the notice and settle its objections; returns ``{"upheld": n, "rejected": m}``.
+    """End the notice and settle its objections; returns ``{"upheld": n, "rejected": m, "pending": k}``.
 
     Counts every objection on file for the notice, so one filed by ``record_objection``
-    but not yet reviewed blocks publication (经公示无异议的 … 发布).  Closing twice returns
-    the first result.  Raises NotFound for an unknown notice, RuleViolation(第二十条) before
-    ``ends_at`` or while an objection is unsettled, InvalidInput for a malformed objection.
+    during the notice but not yet reviewed keeps the notice open (经公示无异议的 … 发布):
+    with ``pending > 0`` nothing is closed and the diagram waits for those objections,
+    then calls again. Closing twice returns the first result. Raises NotFound for an
+    unknown notice, RuleViolation(第二十条) before ``ends_at``, InvalidInput for a
+    malformed objection.
     """
     row = _notice_row(ctx.session, notice)
     if row.closed_at is not None and row.result is not None:
@@ -203,13 +207,11 @@ def close_notice(
     for item in objections or []:
         _settle(ctx.session, row, stored, item, now)
     pending = sorted(o.id for o in stored.values() if o.upheld is None)
-    if pending:
-        raise RuleViolation(
-            f"异议 {pending} 尚未核实，核实答复后方可结束公示（{ARTICLE}） / objections {pending} are not settled yet (Article 20)",
-            article=ARTICLE, field="objections",
-        )
     result = {"upheld": sum(o.upheld is True for o in stored.values()),
-              "rejected": sum(o.upheld is False for o in stored.values())}
+              "rejected": sum(o.upheld is False for o in stored.values()), "pending": len(pending)}
+    if pending:
+        ctx.record("notice_waits_for_objections", notice_id=row.id, pending=pending)
+        return result
     row.closed_at, row.result = now, result
     ctx.record("notice_closed", notice_id=row.id, **result)
     return result

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -98,8 +99,12 @@ def demo_command(reset: bool) -> None:
     settings.ensure_instance_dir()
     setup.init_database(_engine())
     _engine().deploy(settings.bpmn_dir, deployed_by="demo")
-    report = demo.seed(_engine(), credentials_file=Path(current_app.instance_path) / "demo-credentials.txt")
-    click.echo(report)
+    # One made-up password for every demo account, kept beside the demo database and printed.
+    credentials = Path(current_app.instance_path) / "demo-credentials.txt"
+    if reset or not credentials.exists():
+        credentials.parent.mkdir(parents=True, exist_ok=True)
+        credentials.write_text(secrets.token_urlsafe(9) + "\n")
+    click.echo(demo.seed(_engine(), password=credentials.read_text().strip()))
 
 
 @click.command("serve")
