@@ -180,10 +180,11 @@ def task_view(t: HumanTask) -> dict:
 
 
 def _last_data(wf) -> dict:
+    """The instance's data as of its newest task (subprocesses included)."""
     if wf.is_completed():
         return dict(wf.data)
-    last = wf.last_task or wf.task_tree
-    return {k: v for k, v in last.data.items() if not callable(v)}
+    latest = runtime.latest_task(wf)
+    return {k: v for k, v in latest.data.items() if not callable(v)}
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -20,6 +20,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as _clock
+from engine import functions as _functions  # noqa: F401  (registers now_iso, add_duration)
 from engine.errors import Conflict, NotFound
 from engine.sandbox import SandboxScriptEngine
 
@@ -199,3 +200,9 @@ def evaluate(task, expression: str) -> Any:
 def completed_path(wf: BpmnWorkflow) -> list[str]:
     """BPMN ids of finished tasks, for highlighting the diagram."""
     return [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id]
+
+
+def latest_task(wf: BpmnWorkflow):
+    """The task that changed last, anywhere in the instance (call activities included)."""
+    return max(wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.COMPLETED),
+               key=lambda t: t.last_state_change, default=wf.task_tree)

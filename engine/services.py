@@ -117,3 +117,26 @@ def start_hook(process_id: str) -> Callable[[StartHook], StartHook]:
 
 def get_start_hook(process_id: str) -> StartHook | None:
     return _START_HOOKS.get(process_id)
+
+
+MessageHook = Callable[[ServiceContext, dict], dict]
+_MESSAGE_HOOKS: dict[str, MessageHook] = {}
+
+
+def message_hook(message_name: str) -> Callable[[MessageHook], MessageHook]:
+    """Register ``fn(ctx, payload) -> payload``, run inside the delivering command's transaction.
+
+    It validates an incoming message (raise InvalidInput/RuleViolation to refuse it, and
+    nothing is written) and may store a record and add its id to the payload, atomically
+    with the delivery.
+    """
+
+    def register(fn: MessageHook) -> MessageHook:
+        _MESSAGE_HOOKS[message_name] = fn
+        return fn
+
+    return register
+
+
+def get_message_hook(message_name: str) -> MessageHook | None:
+    return _MESSAGE_HOOKS.get(message_name)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound, RuleViolation
-from engine.services import ServiceContext, service_task
+from engine.services import ServiceContext, message_hook, service_task
 from handlers.application import normalise_application
 from handlers.divisions import PROVINCE, city_of
 from handlers.records import Notice, Objection
@@ -24,6 +24,7 @@ from handlers.records import Notice, Objection
 __all__ = ["MIN_NOTICE_DAYS", "open_notice", "close_notice", "record_objection"]
 
 ARTICLE = "第二十条"
+OBJECTION_MESSAGE = "notice_objection"
 MIN_NOTICE_DAYS = 7
 # Objection fields and their column limits (None: no limit).
 _FIELDS: dict[str, int | None] = {
@@ -215,3 +216,25 @@ def close_notice(
     row.closed_at, row.result = now, result
     ctx.record("notice_closed", notice_id=row.id, **result)
     return result
+
+
+@message_hook(OBJECTION_MESSAGE)
+def take_objection(ctx: ServiceContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Intake of a public objection (公示异议) delivered to an application instance.
+
+    Runs inside the delivering command: the objection is filed against the instance's
+    running notice and its id is added to the message, atomically with the delivery.
+    A late, early or anonymous objection is refused (第二十条) and nothing is written.
+    """
+    notice_id = payload.get("notice_id")
+    query = select(Notice).where(Notice.instance_id == ctx.instance_id)
+    if notice_id is not None:
+        query = query.where(Notice.id == _as_id(notice_id))
+    notice = ctx.session.scalars(query.order_by(Notice.id.desc()).limit(1)).first()
+    if notice is None:
+        raise RuleViolation("该申报没有正在进行的公示，不受理异议（第二十条） / this application has no notice running "
+                            "(Article 20)", article=ARTICLE, field="notice_id")
+    objection = record_objection(ctx.session, notice.id, payload, ctx.clock.now())
+    ctx.record("objection_filed", notice_id=notice.id, objection_id=objection.id)
+    return {**_clean(payload), "objection_id": objection.id, "notice_id": notice.id,
+            "received_at": objection.received_at.isoformat()}

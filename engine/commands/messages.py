@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from engine import runtime
+from engine import runtime, services
 from engine.commands._base import Command, InstanceRun
 from engine.errors import InvalidInput
 from engine.models import BufferedMessage
@@ -24,20 +24,24 @@ class DeliverMessage(Command):
 def handle(run: InstanceRun, cmd: DeliverMessage) -> None:
     if not isinstance(cmd.payload, dict):
         raise InvalidInput("a message payload must be a JSON object", field="payload")
+    payload = dict(cmd.payload)
+    hook = services.get_message_hook(cmd.name)
+    if hook is not None:
+        payload = hook(run.context, payload)
     waiting = cmd.name in runtime.waiting_message_names(run.workflow)
     if not waiting and cmd.require_waiting:
         raise InvalidInput(f"instance {run.instance.id} is not waiting for message {cmd.name!r}", field="name")
     if waiting:
-        run.record(cmd.event_type, {"name": cmd.name, "payload": cmd.payload, "delivered": True})
-        runtime.deliver_message(run.workflow, cmd.name, cmd.payload)
+        run.record(cmd.event_type, {"name": cmd.name, "payload": payload, "delivered": True})
+        runtime.deliver_message(run.workflow, cmd.name, payload)
         run.result = {"delivered": True}
         return
-    message = BufferedMessage(instance_id=run.instance.id, name=cmd.name, payload=cmd.payload,
+    message = BufferedMessage(instance_id=run.instance.id, name=cmd.name, payload=payload,
                               sender=run.actor.username, received_at=run.now)
     run.session.add(message)
     run.session.flush()
     run.instance.buffered_count += 1
-    run.record(cmd.event_type, {"name": cmd.name, "payload": cmd.payload, "delivered": False,
+    run.record(cmd.event_type, {"name": cmd.name, "payload": payload, "delivered": False,
                                 "buffered_id": message.id})
     run.state_untouched = True
     run.result = {"delivered": False, "buffered_id": message.id}
