@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.clock import UTC
@@ -47,17 +47,22 @@ def _record(instance_id: int, seq: int, at: dt.datetime, actor: str, type_: str,
     })
 
 
-def append(session: Session, instance: ProcessInstance, *, at: dt.datetime, actor: str, type: str,
-           payload: dict[str, Any] | None = None, task_guid: str | None = None, bpmn_id: str | None = None) -> Event:
+def chain(instance: ProcessInstance, *, at: dt.datetime, actor: str, type: str,
+          payload: dict[str, Any] | None = None, task_guid: str | None = None, bpmn_id: str | None = None) -> dict:
+    """The next event of ``instance`` as a row (not yet written); moves the chain head."""
     seq = instance.event_seq + 1
     prev = instance.last_hash or GENESIS
     body = canonical_json(payload or {})
     digest = hashlib.sha256((prev + _record(instance.id, seq, at, actor, type, task_guid, bpmn_id, body)).encode()).hexdigest()
-    event = Event(instance_id=instance.id, seq=seq, at=at, actor=actor, type=type, task_guid=task_guid,
-                  bpmn_id=bpmn_id, payload=body, prev_hash=prev, hash=digest)
-    session.add(event)
     instance.event_seq, instance.last_hash = seq, digest
-    return event
+    return {"instance_id": instance.id, "seq": seq, "at": at, "actor": actor, "type": type, "task_guid": task_guid,
+            "bpmn_id": bpmn_id, "payload": body, "prev_hash": prev, "hash": digest}
+
+
+def write(session: Session, rows: list[dict]) -> None:
+    """Insert chained event rows in one statement."""
+    if rows:
+        session.execute(insert(Event), rows)
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,13 @@ class InstanceRun:
     # The derived-table snapshot (engine.commands.runner.Derived); None means "read it from the database".
     derived: Any = None
 
+    # Events of this command, chained in order and written together at the end.
+    events: list[dict] = field(default_factory=list)
+
     def record(self, type: str, payload: dict[str, Any] | None = None, *, task_guid: str | None = None,
                bpmn_id: str | None = None) -> None:
-        history.append(self.session, self.instance, at=self.now, actor=self.actor.username, type=type,
-                       payload=payload, task_guid=task_guid, bpmn_id=bpmn_id)
+        self.events.append(history.chain(self.instance, at=self.now, actor=self.actor.username, type=type,
+                                         payload=payload, task_guid=task_guid, bpmn_id=bpmn_id))
 
 
 Handler = Callable[[InstanceRun, Command], None]

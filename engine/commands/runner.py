@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine import incidents, runtime, services, state
+from engine import history, incidents, runtime, services, state
 from engine.clock import use_clock
 from engine.commands._base import Command, InstanceRun
 from engine.errors import Conflict, EngineError, NotFound
@@ -156,11 +156,18 @@ def _apply(run: InstanceRun, command: Command, handler) -> None:
             _deliver_buffered_messages(run)
     finally:
         services.current_context.reset(token)
+    _record_service_events(run)
+    if not run.state_untouched:
+        _save(run)
+        _record_service_events(run)
+    history.write(run.session, run.events)
+    run.events.clear()
+
+
+def _record_service_events(run: InstanceRun) -> None:
     for event_type, payload in run.context.events:
         run.record(event_type, payload)
     run.context.events.clear()
-    if not run.state_untouched:
-        _save(run)
 
 
 def _as_caller_error_or_incident(engine, command, actor, instance_id, exc: Exception,
@@ -283,16 +290,17 @@ def _sync_human_tasks(run: InstanceRun, ready: dict[str, Any]) -> None:
             run.record("task_cancelled", {"task_id": row_id}, task_guid=guid)
     new_rows = [_new_human_task(run, task) for guid, task in ready.items() if guid not in derived.open_tasks]
     if new_rows:
-        session.add_all(new_rows)
-        session.flush()
+        ids = dict((guid, id_) for id_, guid in session.execute(
+            insert(HumanTask).returning(HumanTask.id, HumanTask.task_guid, sort_by_parameter_order=True), new_rows))
         for row in new_rows:
-            derived.open_tasks[row.task_guid] = row.id
-            run.record("task_opened", {"task_id": row.id, "name": row.name, "role": row.role, "scope": row.scope,
-                                       "due_at": row.due_at.isoformat() if row.due_at else None},
-                       task_guid=row.task_guid, bpmn_id=row.bpmn_id)
+            derived.open_tasks[row["task_guid"]] = ids[row["task_guid"]]
+            run.record("task_opened", {"task_id": ids[row["task_guid"]], "name": row["name"], "role": row["role"],
+                                       "scope": row["scope"],
+                                       "due_at": row["due_at"].isoformat() if row["due_at"] else None},
+                       task_guid=row["task_guid"], bpmn_id=row["bpmn_id"])
 
 
-def _new_human_task(run: InstanceRun, task) -> HumanTask:
+def _new_human_task(run: InstanceRun, task) -> dict:
     process_id = runtime.task_process_id(task)
     bpmn_id = task.task_spec.bpmn_id or task.task_spec.name
     meta = run.loaded.task_meta(process_id, bpmn_id)
@@ -311,9 +319,10 @@ def _new_human_task(run: InstanceRun, task) -> HumanTask:
     due_at = None
     if meta.get("due_in_days"):
         due_at = run.now + dt.timedelta(days=int(meta["due_in_days"]))
-    return HumanTask(instance_id=run.instance.id, task_guid=str(task.id), process_id=process_id, bpmn_id=bpmn_id,
-                     name=meta.get("name") or task.task_spec.bpmn_name or bpmn_id, role=role, scope=scope,
-                     form=meta.get("form"), status=OPEN, created_at=run.now, due_at=due_at)
+    return {"instance_id": run.instance.id, "task_guid": str(task.id), "process_id": process_id, "bpmn_id": bpmn_id,
+            "name": meta.get("name") or task.task_spec.bpmn_name or bpmn_id, "role": role, "scope": scope,
+            "form": meta.get("form"), "status": OPEN, "created_at": run.now, "due_at": due_at, "assignee": None,
+            "completed_at": None, "completed_by": None, "outcome": None}
 
 
 def _task_or_none(wf, guid: str):

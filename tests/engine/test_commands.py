@@ -10,10 +10,17 @@ from engine.errors import Conflict, InvalidInput, NotPermitted
 from engine.identity import Actor, upsert_user
 from engine.incidents import IncidentRaised
 from engine.models import BufferedMessage, HumanTask, ProcessInstance
-from engine.services import service_task
+from engine.services import script_function, service_task
 from tests.conftest import FIXTURES
 
-FAIL = {"echo": False}
+FAIL = {"echo": False, "bonus": False}
+
+
+@script_function("test_bonus")
+def _bonus():
+    if FAIL["bonus"]:
+        raise LookupError("bonus table not loaded")
+    return 0
 
 
 @service_task("test_echo")
@@ -38,7 +45,7 @@ OTHER_COUNTY = actor("zunyi", ("county_official", "520303"))
 
 @pytest.fixture
 def mini(wf_engine):
-    FAIL["echo"] = False
+    FAIL["echo"] = FAIL["bonus"] = False
     result = wf_engine.deploy(FIXTURES / "mini", deployed_by="owner")
     with wf_engine.db.unit_of_work() as s:
         for a in (APPLICANT, ECO, TAX, COUNTY, COUNTY2, OTHER_COUNTY):
@@ -225,3 +232,22 @@ def test_state_survives_a_cold_cache(wf_engine, mini):
 def test_only_the_applicant_of_the_unit_may_start(wf_engine, mini):
     with pytest.raises(NotPermitted):
         wf_engine.start("mini", {"code": "OTHER", "county": "520302", "divisor": 1}, actor=APPLICANT)
+
+
+def test_failing_script_task_becomes_an_incident_and_retry_resolves_it(wf_engine, mini):
+    iid = start(wf_engine)
+    wf_engine.complete(open_task(wf_engine, iid, "eco").id, {"opinion": "no_objection"}, actor=ECO)
+    wf_engine.complete(open_task(wf_engine, iid, "tax").id, {"opinion": "no_objection"}, actor=TAX)
+    review = open_task(wf_engine, iid, "review")
+    FAIL["bonus"] = True
+    with pytest.raises(IncidentRaised):
+        wf_engine.complete(review.id, {"decision": "pass"}, actor=COUNTY)
+    [incident] = wf_engine.incidents()
+    assert incident["task"] == "calc" and "bonus table not loaded" in incident["error"]
+    assert incident["command"] == "CompleteTask"
+    FAIL["bonus"] = False
+    outcome = wf_engine.retry_incident(incident["id"], operator="ops")
+    assert outcome.status == "waiting"
+    events = wf_engine.instance(iid)["events"]
+    assert [e["actor"] for e in events if e["type"] == "task_completed"][-1] == "county"
+    assert wf_engine.verify_history(iid).ok

@@ -1,0 +1,210 @@
+"""Benchmark: one province-level application lifecycle, raw in memory vs persisted.
+
+Prints, for the lifecycle start → county review → city review → expert review → site check →
+province review → four bureaus → notice period (timer) → province list:
+
+- raw: SpiffWorkflow in memory with our sandboxed script engine and canned service results;
+- persisted: the same lifecycle through the engine's commands on SQLite and on PostgreSQL
+  (real services writing domain records, derived tables, hash-chained events);
+- completions per second, the persisted/raw ratio per completion, stored bytes per instance.
+
+Usage: python bench/engine.py [--instances N] [--pg URL] [--no-pg]
+Targets on the 2-core machine: ≥ 300 completions/s on SQLite, persisted ≤ 8× raw.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import config  # noqa: E402
+import handlers  # noqa: E402,F401
+from engine import runtime, state  # noqa: E402
+from engine.api import WorkflowEngine  # noqa: E402
+from engine.clock import FrozenClock, set_clock, use_clock  # noqa: E402
+from engine.db import Base, Database  # noqa: E402
+from engine.identity import upsert_user  # noqa: E402
+from engine.models import Event, HumanTask, ProcessInstance  # noqa: E402
+from handlers import demo  # noqa: E402
+
+PASS = {"decision": "pass", "opinion": "符合要求"}
+STEPS = [
+    ("review", PASS), ("review", PASS),
+    ("expert_review", {"expert_score": 88, "expert_opinion": "良好", "site_check_needed": True}),
+    ("site_check", {"site_check_passed": True, "site_check_date": "2026-03-10", "site_check_notes": "属实"}),
+    ("review", PASS),
+    ("opinion_eco", {"opinion": "no_objection"}), ("opinion_emergency", {"opinion": "no_objection"}),
+    ("opinion_market", {"opinion": "no_objection"}), ("opinion_tax", {"opinion": "no_objection"}),
+]
+COMPLETIONS = len(STEPS)
+START = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)
+
+
+def application(n: int) -> dict:
+    unit = demo.UNITS[n % 4 if n % 4 != 3 else 0]  # eligible units in three cities
+    return demo.application_data(unit, target_level="province")
+
+
+# --- raw ---------------------------------------------------------------------------------
+
+CANNED = {
+    "check_eligibility": {"eligible": True, "violations": [], "flags": []},
+    "record_outcome": {}, "record_listing": {},
+    "close_notice": {"upheld": 0, "rejected": 0, "pending": 0},
+}
+
+
+class _CannedEnvironment(runtime.SCRIPT_ENGINE.environment.__class__):
+    def call_service(self, context, operation_name=None, operation_params=None, **_):
+        if operation_name == "open_notice":
+            now = runtime._clock.now()
+            return json.dumps({"id": 1, "starts_at": now.isoformat(),
+                               "ends_at": (now + dt.timedelta(days=7)).isoformat()})
+        return json.dumps(CANNED[operation_name])
+
+
+def run_raw(instances: int) -> float:
+    """Seconds for ``instances`` lifecycles in memory (no database)."""
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_files_by_glob(str(ROOT / "bpmn" / "*.bpmn"))
+    spec, subs = parser.get_spec("green_application"), parser.get_subprocess_specs("green_application")
+    engine = runtime.SandboxScriptEngine()
+    engine.environment = _CannedEnvironment()
+    clock = FrozenClock(START)
+    started = time.perf_counter()
+    with use_clock(clock):
+        for n in range(instances):
+            clock.set(START)
+            app = handlers.normalise_application(application(n))
+            wf = runtime.BpmnWorkflow(spec, subs, script_engine=engine)
+            wf.task_tree.data.update({"application": app, "applicant_scope": f"unit:{app['credit_code']}"})
+            runtime.advance(wf)
+            for bpmn_id, data in STEPS:
+                task = next(t for t in runtime.ready_human_tasks(wf) if t.task_spec.bpmn_id == bpmn_id)
+                runtime.complete_human_task(wf, str(task.id), dict(data))
+            clock.advance(days=8)
+            runtime.advance(wf)
+            assert wf.is_completed() and wf.data["outcome"] == "listed_province", wf.data.get("outcome")
+    return time.perf_counter() - started
+
+
+# --- persisted ---------------------------------------------------------------------------
+
+def prepare(url: str) -> WorkflowEngine:
+    db = Database(url)
+    Base.metadata.drop_all(db.engine)
+    Base.metadata.create_all(db.engine)
+    clock = FrozenClock(START)
+    set_clock(clock)
+    engine = WorkflowEngine(db, roles=config.role_keys(), clock=clock)
+    engine.deploy(ROOT / "bpmn", deployed_by="bench")
+    with db.unit_of_work() as s:
+        for username, name, grants in demo.accounts():
+            upsert_user(s, username, display_name=name, grants=grants)
+    return engine
+
+
+def run_persisted(engine: WorkflowEngine, instances: int) -> tuple[float, list[float]]:
+    """Seconds spent inside engine commands for ``instances`` lifecycles, and per-command times."""
+    from sqlalchemy import select
+
+    actors = {u: engine.actor(u) for u, _, _ in demo.accounts()}
+    spent, per_command = 0.0, []
+    for n in range(instances):
+        engine.clock.set(START)
+        unit_app = application(n)
+        applicant = actors[f"ent-{next(u.key for u in demo.UNITS if u.credit_code == unit_app['credit_code']).lower()}"]
+        t = time.perf_counter()
+        iid = engine.start("green_application", unit_app, actor=applicant).instance_id
+        per_command.append(time.perf_counter() - t)
+        for bpmn_id, data in STEPS:
+            with engine.db.session() as s:  # the inbox's lookup; not part of the command
+                task = s.scalar(select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.bpmn_id == bpmn_id,
+                                                        HumanTask.status == "open"))
+            actor = actors[demo.user_for(task.role, task.scope)]
+            t = time.perf_counter()
+            engine.complete(task.id, dict(data), actor=actor)
+            per_command.append(time.perf_counter() - t)
+        engine.clock.advance(days=8)
+        t = time.perf_counter()
+        fired = engine.fire_due_timers()
+        per_command.append(time.perf_counter() - t)
+        assert fired == 1
+    spent = sum(per_command)
+    return spent, per_command
+
+
+def stored_bytes(engine: WorkflowEngine, instances: int) -> dict:
+    from sqlalchemy import func, select, text
+
+    with engine.db.session() as s:
+        state_bytes = s.scalar(select(func.sum(func.length(ProcessInstance.state))))
+        event_bytes = s.scalar(select(func.sum(func.length(Event.payload))))
+        statuses = dict(s.execute(select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)).all())
+        if engine.db.dialect == "postgresql":
+            total = s.scalar(text("select sum(pg_total_relation_size(c.oid)) from pg_class c join pg_namespace n "
+                                  "on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind = 'r'"))
+        else:
+            pages = s.execute(text("pragma page_count")).scalar() * s.execute(text("pragma page_size")).scalar()
+            total = pages
+    return {"state": state_bytes / instances, "events": event_bytes / instances, "database": total / instances,
+            "statuses": statuses}
+
+
+def report(label: str, seconds: float, per_command: list[float], instances: int, raw_per_completion: float,
+           sizes: dict) -> None:
+    per_completion = seconds / (instances * COMPLETIONS)
+    per_command.sort()
+    p50 = statistics.median(per_command) * 1000
+    p99 = per_command[int(len(per_command) * 0.99) - 1] * 1000
+    print(f"{label:<12} {instances} lifecycles, {len(per_command)} commands in {seconds:.2f} s: "
+          f"{1 / per_completion:,.0f} completions/s ({per_completion * 1000:.2f} ms per completion, "
+          f"command p50 {p50:.2f} ms, p99 {p99:.2f} ms), ratio to raw {per_completion / raw_per_completion:.1f}x")
+    print(f"{'':<12} stored per instance: state {sizes['state'] / 1024:.1f} KiB, events {sizes['events'] / 1024:.1f} KiB,"
+          f" whole database {sizes['database'] / 1024:.1f} KiB; statuses {sizes['statuses']}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instances", type=int, default=100)
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--no-pg", action="store_true")
+    args = parser.parse_args()
+
+    run_raw(3)  # warm up the parser and compiled-code caches
+    raw = run_raw(args.instances)
+    raw_per_completion = raw / (args.instances * COMPLETIONS)
+    print(f"lifecycle: {COMPLETIONS} task completions + start + notice timer; province-level application")
+    print(f"{'raw memory':<12} {args.instances} lifecycles in {raw:.2f} s: {1 / raw_per_completion:,.0f} completions/s "
+          f"({raw_per_completion * 1000:.3f} ms per completion)")
+    with tempfile.TemporaryDirectory() as tmp:
+        targets = [("sqlite", f"sqlite:///{tmp}/bench.db")]
+        if not args.no_pg:
+            targets.append(("postgresql", args.pg))
+        for label, url in targets:
+            try:
+                engine = prepare(url)
+            except Exception as exc:  # no server: say so and go on
+                print(f"{label:<12} skipped: {type(exc).__name__}: {exc}")
+                continue
+            run_persisted(engine, 2)  # warm up
+            engine = prepare(url)
+            seconds, per_command = run_persisted(engine, args.instances)
+            report(label, seconds, per_command, args.instances, raw_per_completion, stored_bytes(engine, args.instances))
+            engine.db.dispose()
+    print("targets: >= 300 completions/s on SQLite; persisted <= 8x raw per completion")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
