@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from engine import commands as _commands
 from engine import deploy as _deploy
 from engine import history, incidents, runtime
-from engine.clock import Clock, SystemClock
+from engine.clock import Clock, get_clock
 from engine.commands import runner
 from engine.commands.start import creator
 from engine.db import Database
@@ -35,7 +35,7 @@ class WorkflowEngine:
     def __init__(self, db: Database, *, roles: set[str], clock: Clock | None = None):
         self.db = db
         self.roles = set(roles)
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or get_clock()
         self.specs = SpecCache()
         self.cache = _commands.WorkflowCache()
         runtime.script_engine()  # pick up script functions registered so far

@@ -1,0 +1,37 @@
+"""The application factory and the one page this issue ships."""
+from __future__ import annotations
+
+import pytest
+
+from web.app import create_app
+
+
+@pytest.fixture
+def client(db, clock):
+    app = create_app({"database_url": db.url, "secret_key": "test"})
+    return app.test_client()
+
+
+def test_front_page_is_chinese_first(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html and "流程概况" in html
+
+
+def test_health_reports_the_database(client, db):
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": db.dialect, "versions": 0}
+
+
+def test_unknown_api_path_is_a_json_404(client):
+    response = client.get("/api/v1/nothing")
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "not_found"
+
+
+def test_importing_web_starts_nothing():
+    import importlib
+
+    import web
+
+    importlib.reload(web)  # no side effects: no app, no engine, no scheduler
