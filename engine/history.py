@@ -62,7 +62,7 @@ def chain(instance: ProcessInstance, *, at: dt.datetime, actor: str, type: str,
 def write(session: Session, rows: list[dict]) -> None:
     """Insert chained event rows in one statement."""
     if rows:
-        session.execute(insert(Event), rows)
+        session.connection().execute(insert(Event.__table__), rows)
 
 
 @dataclass(frozen=True)

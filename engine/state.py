@@ -11,10 +11,12 @@ import json
 from typing import Callable
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers import DefaultRegistry
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 
 STATE_FORMAT = 1
 LIBRARY_VERSION_KEY = BpmnWorkflowSerializer.VERSION_KEY
@@ -43,6 +45,29 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class _FinishedTaskCachingConverter(TaskConverter):
+    """Converts a finished task once and reuses the result while the workflow stays in memory.
+
+    A COMPLETED or CANCELLED task no longer changes: its data is its own deep copy and its
+    parent is finished too, so its dict is the same at every save unless its state, time
+    or children change (all three are part of the cache key). Saves of a long-running
+    instance then convert only the tasks still moving.
+    """
+
+    FINISHED = (TaskState.COMPLETED, TaskState.CANCELLED)
+
+    def to_dict(self, task):
+        if task.state not in self.FINISHED:
+            return super().to_dict(task)
+        key = (task.state, task.last_state_change, tuple(task._children))
+        cached = getattr(task, "_greenflow_dict", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        dct = super().to_dict(task)
+        task._greenflow_dict = (key, dct)
+        return dct
+
+
 def _uuid(value):
     from uuid import UUID
 
@@ -52,6 +77,7 @@ def _uuid(value):
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    config[Task] = _FinishedTaskCachingConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config, DefaultRegistry()))
 
 

@@ -281,17 +281,18 @@ def _sync_human_tasks(run: InstanceRun, ready: dict[str, Any]) -> None:
         row_id = derived.open_tasks.pop(guid)
         task = _task_or_none(run.workflow, guid)
         if runtime.is_completed_task(task):
-            session.execute(update(HumanTask).where(HumanTask.id == row_id).values(
+            session.connection().execute(update(HumanTask.__table__).where(HumanTask.__table__.c.id == row_id).values(
                 status="completed", completed_at=run.now, completed_by=run.actor.username,
                 outcome=run.outcome if guid == run.acted_task_guid else None))
         else:
-            session.execute(update(HumanTask).where(HumanTask.id == row_id).values(
+            session.connection().execute(update(HumanTask.__table__).where(HumanTask.__table__.c.id == row_id).values(
                 status="cancelled", completed_at=run.now))
             run.record("task_cancelled", {"task_id": row_id}, task_guid=guid)
     new_rows = [_new_human_task(run, task) for guid, task in ready.items() if guid not in derived.open_tasks]
     if new_rows:
-        ids = dict((guid, id_) for id_, guid in session.execute(
-            insert(HumanTask).returning(HumanTask.id, HumanTask.task_guid, sort_by_parameter_order=True), new_rows))
+        table = HumanTask.__table__
+        ids = dict((guid, id_) for id_, guid in session.connection().execute(
+            insert(table).returning(table.c.id, table.c.task_guid, sort_by_parameter_order=True), new_rows))
         for row in new_rows:
             derived.open_tasks[row["task_guid"]] = ids[row["task_guid"]]
             run.record("task_opened", {"task_id": ids[row["task_guid"]], "name": row["name"], "role": row["role"],

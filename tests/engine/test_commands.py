@@ -251,3 +251,18 @@ def test_failing_script_task_becomes_an_incident_and_retry_resolves_it(wf_engine
     events = wf_engine.instance(iid)["events"]
     assert [e["actor"] for e in events if e["type"] == "task_completed"][-1] == "county"
     assert wf_engine.verify_history(iid).ok
+
+
+def test_cached_serialization_equals_a_fresh_one(wf_engine, mini):
+    from engine import state
+
+    iid = start(wf_engine)
+    wf_engine.complete(open_task(wf_engine, iid, "eco").id, {"opinion": "no_objection"}, actor=ECO)
+    wf_engine.complete(open_task(wf_engine, iid, "tax").id, {"opinion": "no_objection"}, actor=TAX)
+    with wf_engine.db.session() as s:
+        row = s.get(ProcessInstance, iid)
+        workflow, _ = wf_engine.cache.take(iid, row.row_version)
+        stored = row.state
+    assert workflow is not None
+    fresh = state.load(stored, workflow.spec, workflow.subprocess_specs)
+    assert state.dump(workflow) == stored == state.dump(fresh)
