@@ -80,7 +80,10 @@ def make_engine(url: str, **kwargs) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping (it costs a round trip per transaction); recycle connections instead.
+    kwargs.setdefault("pool_recycle", 1800)
+    kwargs.setdefault("pool_size", 10)
+    return create_engine(url, **kwargs)
 
 
 class Database:

@@ -10,7 +10,7 @@ from engine.commands.assign import ClaimTask, ReleaseTask
 from engine.commands.cancel import CancelInstance
 from engine.commands.complete import CompleteTask
 from engine.commands.messages import DeliverMessage
-from engine.commands.runner import Outcome, WorkflowCache
+from engine.commands.runner import Locate, Outcome, WorkflowCache
 from engine.commands.start import StartInstance
 from engine.commands.timers import FireTimer
 
@@ -19,18 +19,18 @@ from engine.commands.timers import FireTimer
 class Route:
     """How a command finds its instance, and what it does there."""
 
-    locate: Callable | None  # session -> instance id; None for commands that create one
+    locate: Callable[[Command], "Locate"] | None  # None for commands that create their instance
     handle: Callable[[InstanceRun, Command], None]
 
 
 COMMANDS: dict[type, Route] = {
     StartInstance: Route(None, start.handle),
-    CompleteTask: Route(lambda cmd: lambda s: complete.locate_task(s, cmd.task_id), complete.handle),
-    ClaimTask: Route(lambda cmd: lambda s: complete.locate_task(s, cmd.task_id), assign.handle_claim),
-    ReleaseTask: Route(lambda cmd: lambda s: complete.locate_task(s, cmd.task_id), assign.handle_release),
-    DeliverMessage: Route(lambda cmd: lambda s: cmd.instance_id, messages.handle),
-    FireTimer: Route(lambda cmd: lambda s: cmd.instance_id, timers.handle),
-    CancelInstance: Route(lambda cmd: lambda s: cmd.instance_id, cancel.handle),
+    CompleteTask: Route(lambda cmd: complete.locate_task(cmd.task_id), complete.handle),
+    ClaimTask: Route(lambda cmd: complete.locate_task(cmd.task_id), assign.handle_claim),
+    ReleaseTask: Route(lambda cmd: complete.locate_task(cmd.task_id), assign.handle_release),
+    DeliverMessage: Route(lambda cmd: Locate.instance(cmd.instance_id), messages.handle),
+    FireTimer: Route(lambda cmd: Locate.instance(cmd.instance_id), timers.handle),
+    CancelInstance: Route(lambda cmd: Locate.instance(cmd.instance_id), cancel.handle),
 }
 
 BY_NAME: dict[str, type] = {cls.__name__: cls for cls in COMMANDS}

@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from engine import forms, runtime
 from engine.commands._base import Command, InstanceRun
+from engine.commands.runner import Locate
 from engine.errors import Conflict, NotFound, NotPermitted, StaleVersion
-from engine.models import HumanTask
+from engine.models import HumanTask, ProcessInstance
 
 OUTCOME_KEYS = ("decision", "opinion", "outcome")
 
@@ -24,11 +25,13 @@ class CompleteTask(Command):
     event_type: ClassVar[str] = "task_completed"
 
 
-def locate_task(session, task_id: int) -> int:
-    instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
-    if instance_id is None:
-        raise NotFound(f"task {task_id} not found")
-    return instance_id
+def locate_task(task_id: int) -> Locate:
+    """The instance that owns task ``task_id``, found and locked by the runner in one round trip."""
+    if not isinstance(task_id, int) or isinstance(task_id, bool):
+        raise NotFound(f"task {task_id!r} not found")
+    query = (select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+             .where(HumanTask.id == task_id))
+    return Locate(query, f"task {task_id}")
 
 
 def open_task_for(run: InstanceRun, task_id: int, *, action: str) -> HumanTask:

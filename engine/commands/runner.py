@@ -67,14 +67,28 @@ class WorkflowCache:
             self._entries.clear()
 
 
-def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
-    """The instance row, locked for the rest of the transaction."""
-    query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+@dataclass(frozen=True)
+class Locate:
+    """How a command finds its instance: a select of ``ProcessInstance`` and what to call it if absent."""
+
+    query: Any
+    description: str
+
+    @classmethod
+    def instance(cls, instance_id: int) -> "Locate":
+        if not isinstance(instance_id, int) or isinstance(instance_id, bool):
+            raise NotFound(f"process instance {instance_id!r} not found")
+        return cls(select(ProcessInstance).where(ProcessInstance.id == instance_id), f"process instance {instance_id}")
+
+
+def lock_instance(session: Session, locate: Locate) -> ProcessInstance:
+    """The instance row, found and locked for the rest of the transaction in one round trip."""
+    query = locate.query
     if session.get_bind().dialect.name != "sqlite":  # SQLite holds the write lock since BEGIN IMMEDIATE
-        query = query.with_for_update()
+        query = query.with_for_update(of=ProcessInstance)
     instance = session.scalars(query).one_or_none()
     if instance is None:
-        raise NotFound(f"process instance {instance_id} not found")
+        raise NotFound(f"{locate.description} not found")
     return instance
 
 
@@ -89,7 +103,7 @@ class Outcome:
 
 
 def run_on_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
-                    locate: Callable[[Session], int], handler: Callable[[InstanceRun, Command], None],
+                    locate: Locate, handler: Callable[[InstanceRun, Command], None],
                     *, resolving: int | None = None, retried_by: str | None = None) -> Outcome:
     """Run ``handler`` on the instance that ``locate`` finds, as one transaction."""
     instance_id: int | None = None
@@ -97,8 +111,8 @@ def run_on_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
         now = engine.clock.now()
         try:
             with engine.db.unit_of_work() as session:
-                instance_id = locate(session)
-                instance = lock_instance(session, instance_id)
+                instance = lock_instance(session, locate)
+                instance_id = instance.id
                 if instance.status in ("completed", "cancelled"):
                     raise Conflict(f"process instance {instance_id} is {instance.status}")
                 loaded = engine.specs.load(session, instance.version_id)
