@@ -75,7 +75,7 @@ class ProcessInstance(Base):
     # Optimistic version of the state; bumped by every command.
     row_version: Mapped[int] = mapped_column(Integer, default=0)
     state_format: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(Text, deferred=True)
+    state: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # zlib-compressed JSON (engine.state)
     # Head of the event hash chain, kept here so appending needs no extra query.
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default="")

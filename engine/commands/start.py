@@ -46,7 +46,7 @@ def creator(engine, cmd: StartInstance, actor):
             version_id=version.id, process_id=cmd.process_id, business_key=cmd.business_key or info.business_key,
             title=info.title or loaded.meta["processes"][cmd.process_id]["name"], status="running",
             started_by=actor.username, created_at=now, updated_at=now, row_version=0,
-            state_format=state.STATE_FORMAT, state="", summary=info.summary,
+            state_format=state.STATE_FORMAT, state=b"", summary=info.summary,
         )
         session.add(instance)
         session.flush()

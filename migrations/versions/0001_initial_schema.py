@@ -210,7 +210,7 @@ def upgrade() -> None:
     sa.Column('completed_at', engine.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('row_version', sa.Integer(), nullable=False),
     sa.Column('state_format', sa.Integer(), nullable=False),
-    sa.Column('state', sa.Text(), nullable=False),
+    sa.Column('state', sa.LargeBinary(), nullable=False),
     sa.Column('event_seq', sa.Integer(), nullable=False),
     sa.Column('last_hash', sa.String(length=64), nullable=False),
     sa.Column('buffered_count', sa.Integer(), nullable=False),
