@@ -106,20 +106,43 @@ def run_on_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
                     locate: Locate, handler: Callable[[InstanceRun, Command], None],
                     *, resolving: int | None = None, retried_by: str | None = None) -> Outcome:
     """Run ``handler`` on the instance that ``locate`` finds, as one transaction."""
+
+    def open_existing(session: Session, now: dt.datetime):
+        instance = lock_instance(session, locate)
+        if instance.status in ("completed", "cancelled"):
+            raise Conflict(f"process instance {instance.id} is {instance.status}")
+        loaded = engine.specs.load(session, instance.version_id)
+        workflow, derived = engine.cache.take(instance.id, instance.row_version)
+        if workflow is None:
+            spec, subprocess_specs = loaded.spec(instance.process_id)
+            workflow = runtime.attach(state.load(instance.state, spec, subprocess_specs))
+        return instance, workflow, loaded, derived
+
+    return _run(engine, command, actor, open_existing, handler, resolving, retried_by, creates=False)
+
+
+def run_new_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
+                     create: Callable[[Session, dt.datetime], tuple[ProcessInstance, Any, Any]],
+                     handler: Callable[[InstanceRun, Command], None],
+                     *, resolving: int | None = None, retried_by: str | None = None) -> Outcome:
+    """Create an instance (``create`` returns row, workflow, loaded version) and run ``handler``."""
+
+    def open_new(session: Session, now: dt.datetime):
+        instance, workflow, loaded = create(session, now)
+        return instance, workflow, loaded, Derived()
+
+    return _run(engine, command, actor, open_new, handler, resolving, retried_by, creates=True)
+
+
+def _run(engine, command, actor, open_instance, handler, resolving, retried_by, *, creates: bool) -> Outcome:
+    """The transaction around one command; caches the workflow only after a successful commit."""
     instance_id: int | None = None
     with use_clock(engine.clock):
         now = engine.clock.now()
         try:
             with engine.db.unit_of_work() as session:
-                instance = lock_instance(session, locate)
+                instance, workflow, loaded, derived = open_instance(session, now)
                 instance_id = instance.id
-                if instance.status in ("completed", "cancelled"):
-                    raise Conflict(f"process instance {instance_id} is {instance.status}")
-                loaded = engine.specs.load(session, instance.version_id)
-                workflow, derived = engine.cache.take(instance.id, instance.row_version)
-                if workflow is None:
-                    spec, subprocess_specs = loaded.spec(instance.process_id)
-                    workflow = runtime.attach(state.load(instance.state, spec, subprocess_specs))
                 run = _new_run(session, instance, workflow, loaded, actor, now, engine)
                 run.derived = derived
                 if resolving is not None:
@@ -130,29 +153,9 @@ def run_on_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
             return outcome
         except Exception as exc:
             engine.cache.evict(instance_id)
-            raise _as_caller_error_or_incident(engine, command, actor, instance_id, exc, resolving) from exc
-
-
-def run_new_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
-                     create: Callable[[Session, dt.datetime], tuple[ProcessInstance, Any, Any]],
-                     handler: Callable[[InstanceRun, Command], None],
-                     *, resolving: int | None = None, retried_by: str | None = None) -> Outcome:
-    """Create an instance (``create`` returns row, workflow, loaded version) and run ``handler``."""
-    with use_clock(engine.clock):
-        now = engine.clock.now()
-        try:
-            with engine.db.unit_of_work() as session:
-                instance, workflow, loaded = create(session, now)
-                run = _new_run(session, instance, workflow, loaded, actor, now, engine)
-                run.derived = Derived()
-                if resolving is not None:
-                    incidents.resolve(session, resolving, now, by=retried_by or actor.username)
-                _apply(run, command, handler)
-                outcome = Outcome(instance.id, instance.status, instance.row_version, run.result)
-            engine.cache.put(instance.id, instance.row_version, workflow, run.derived)
-            return outcome
-        except Exception as exc:
-            raise _as_caller_error_or_incident(engine, command, actor, None, exc, resolving) from exc
+            # A failed start has no instance any more (rolled back): its incident names none.
+            failed_on = None if creates else instance_id
+            raise _as_caller_error_or_incident(engine, command, actor, failed_on, exc, resolving) from exc
 
 
 def _new_run(session, instance, workflow, loaded, actor, now, engine) -> InstanceRun:
