@@ -10,6 +10,7 @@ from engine.errors import NotFound, NotPermitted
 from engine.models import UserAccount
 
 SYSTEM = "system"
+PUBLIC = "public"  # a member of the public without an account (objections, complaints)
 
 
 @dataclass(frozen=True)
@@ -29,17 +30,24 @@ class Actor:
 
     @property
     def is_system(self) -> bool:
-        return self.username.startswith(SYSTEM)
+        return self.username.startswith(f"{SYSTEM}:")
 
 
 def system_actor(name: str = "scheduler") -> Actor:
     return Actor(username=f"{SYSTEM}:{name}", display_name=f"系统 ({name})")
 
 
+def public_actor(label: str) -> Actor:
+    """Someone without an account, named by what they submitted (e.g. an objection's receipt)."""
+    return Actor(username=f"{PUBLIC}:{label}", display_name="社会公众")
+
+
 def load_actor(session: Session, username: str) -> Actor:
     """The actor for ``username``; NotFound if unknown, NotPermitted if deactivated."""
-    if username.startswith(SYSTEM):
+    if username.startswith(f"{SYSTEM}:"):
         return system_actor(username.partition(":")[2] or "engine")
+    if username.startswith(f"{PUBLIC}:"):
+        return public_actor(username.partition(":")[2])
     user = session.scalar(select(UserAccount).where(UserAccount.username == username))
     if user is None:
         raise NotFound(f"no user named {username!r}")
@@ -56,8 +64,12 @@ def require(actor: Actor, role: str, scope: str, *, action: str) -> None:
 
 def upsert_user(session: Session, username: str, *, display_name: str, grants: list[tuple[str, str]],
                 password_hash: str | None = None) -> UserAccount:
-    """Create or update a user with exactly ``grants``."""
+    """Create or update a user with exactly ``grants``; the ``system:`` and ``public:`` prefixes are reserved."""
+    from engine.errors import InvalidInput
     from engine.models import RoleGrant
+
+    if username.startswith((f"{SYSTEM}:", f"{PUBLIC}:")) or not username.strip():
+        raise InvalidInput(f"username {username!r} is empty or reserved", field="username")
 
     user = session.scalar(select(UserAccount).where(UserAccount.username == username))
     if user is None:

@@ -32,7 +32,8 @@ def handle(run: InstanceRun, cmd: DeliverMessage) -> None:
     if not waiting and cmd.require_waiting:
         raise InvalidInput(f"instance {run.instance.id} is not waiting for message {cmd.name!r}", field="name")
     if waiting:
-        run.record(cmd.event_type, {"name": cmd.name, "payload": payload, "delivered": True})
+        run.record(cmd.event_type, {"name": cmd.name, "submitted": cmd.payload, "payload": payload,
+                                    "delivered": True})
         runtime.deliver_message(run.workflow, cmd.name, payload)
         run.result = {"delivered": True}
         return
@@ -41,7 +42,7 @@ def handle(run: InstanceRun, cmd: DeliverMessage) -> None:
     run.session.add(message)
     run.session.flush()
     run.instance.buffered_count += 1
-    run.record(cmd.event_type, {"name": cmd.name, "payload": payload, "delivered": False,
+    run.record(cmd.event_type, {"name": cmd.name, "submitted": cmd.payload, "payload": payload, "delivered": False,
                                 "buffered_id": message.id})
     run.state_untouched = True
     run.result = {"delivered": False, "buffered_id": message.id}

@@ -70,7 +70,7 @@ def _check_may_start(start: dict, data: dict, actor, process_id: str) -> None:
 
 def handle(run: InstanceRun, cmd: StartInstance) -> None:
     run.record(cmd.event_type, {"process_id": cmd.process_id, "version_id": run.instance.version_id,
-                                "data": dict(run.workflow.task_tree.data)})
+                                "submitted": cmd.data, "data": dict(run.workflow.task_tree.data)})
     runtime.advance(run.workflow)
     run.result = {"instance_id": run.instance.id}
 

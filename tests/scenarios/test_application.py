@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import Conflict, InvalidInput, NotPermitted, RuleViolation
-from engine.identity import Actor, upsert_user
+from engine.identity import public_actor, upsert_user
 from engine.incidents import IncidentRaised
 from engine.models import HumanTask
 from engine.services import _SERVICES
@@ -22,7 +22,7 @@ from handlers.records import ApplicationRecord, Evaluator, Listing, Objection
 from handlers.uscc import make_uscc
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
-PUBLIC = Actor(username="public:objector")
+PUBLIC = public_actor("objector")
 PASS = {"decision": "pass", "opinion": "符合要求"}
 NO_OBJECTION = {"opinion": "no_objection"}
 BUREAUS = ("opinion_eco", "opinion_emergency", "opinion_market", "opinion_tax")
