@@ -111,13 +111,21 @@ def demo_command(reset: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--no-timers", is_flag=True, help="Do not fire due timers in this process.")
 @with_appcontext
-def serve_command(host: str, port: int, threads: int) -> None:
-    """Run the web application (waitress)."""
+def serve_command(host: str, port: int, threads: int, no_timers: bool) -> None:
+    """Run the web application (waitress) and, unless --no-timers, the timer sweep."""
     from waitress import serve
 
+    from engine.scheduler import start_sweeper
+
+    scheduler = None if no_timers else start_sweeper(_engine())
     click.echo(f"greenflow serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+    try:
+        serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
 
 
 @click.group("instances", cls=_EngineErrors)
