@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import config  # noqa: E402
 import handlers  # noqa: E402,F401
-from engine import runtime, state  # noqa: E402
+from engine import runtime  # noqa: E402
 from engine.api import WorkflowEngine  # noqa: E402
 from engine.clock import FrozenClock, set_clock, use_clock  # noqa: E402
 from engine.db import Base, Database  # noqa: E402

@@ -140,7 +140,7 @@ class WorkflowEngine:
             if status == "open":
                 if not actor.grants:
                     return []
-                from sqlalchemy import and_, or_, tuple_
+                from sqlalchemy import and_, or_
 
                 query = query.where(HumanTask.status == "open",
                                     or_(*[and_(HumanTask.role == r, HumanTask.scope == s) for r, s in actor.grants]))

@@ -12,7 +12,6 @@ import datetime as dt
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,

@@ -15,18 +15,15 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.clock import UTC
 from engine.db import Base, UTCDateTime
 from handlers.application import TARGET_LEVELS, UNIT_TYPES
 

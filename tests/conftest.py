@@ -108,3 +108,19 @@ def empty_db_url(request, tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def green(wf_engine):
+    """The shipped diagrams deployed, the demo accounts and one evaluator: a scenario driver."""
+    from engine.identity import upsert_user
+    from handlers import demo
+    from handlers.records import Evaluator
+    from tests.scenarios.driver import BPMN, Scenario
+
+    wf_engine.deploy(BPMN, deployed_by="owner")
+    with wf_engine.db.unit_of_work() as s:
+        for username, name, grants in demo.accounts():
+            upsert_user(s, username, display_name=name, grants=grants)
+        s.add(Evaluator(id="EV001", name="黔绿评价咨询有限公司", legal_representative="王建国", national_qualified=True))
+    return Scenario(wf_engine)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from engine.scheduler import sweep
-from tests.scenarios.test_application import PASS, green  # noqa: F401
+from tests.scenarios.driver import PASS
 from handlers import demo
 
 

@@ -7,88 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from engine.errors import Conflict, InvalidInput, NotPermitted, RuleViolation
-from engine.identity import public_actor, upsert_user
-from engine.incidents import IncidentRaised
-from engine.models import HumanTask
+from engine.identity import upsert_user
 from engine.services import _SERVICES
 from handlers import demo
-from handlers.records import ApplicationRecord, Evaluator, Listing, Objection
+from handlers.records import ApplicationRecord, Objection
 from handlers.uscc import make_uscc
-
-BPMN = Path(__file__).resolve().parents[2] / "bpmn"
-PUBLIC = public_actor("objector")
-PASS = {"decision": "pass", "opinion": "符合要求"}
-NO_OBJECTION = {"opinion": "no_objection"}
-BUREAUS = ("opinion_eco", "opinion_emergency", "opinion_market", "opinion_tax")
-OBJECTION = {"name": "王某", "id_number": "520102199001011234", "contact": "13800000000",
-             "matter": "该企业去年曾发生环境污染事件", "evidence": "照片 3 张"}
-
-
-@pytest.fixture
-def green(wf_engine):
-    wf_engine.deploy(BPMN, deployed_by="owner")
-    with wf_engine.db.unit_of_work() as s:
-        for username, name, grants in demo.accounts():
-            upsert_user(s, username, display_name=name, grants=grants)
-        s.add(Evaluator(id="EV001", name="黔绿评价咨询有限公司", legal_representative="王建国", national_qualified=True))
-    return Scenario(wf_engine)
-
-
-class Scenario:
-    def __init__(self, engine):
-        self.engine = engine
-
-    def apply(self, unit=demo.UNITS[0], **overrides) -> int:
-        data = demo.application_data(unit, **overrides)
-        return self.engine.start("green_application", data, actor=demo.applicant(self.engine, unit)).instance_id
-
-    def task(self, iid: int, bpmn_id: str) -> HumanTask:
-        with self.engine.db.session() as s:
-            rows = s.scalars(select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.bpmn_id == bpmn_id,
-                                                     HumanTask.status == "open")).all()
-        assert len(rows) == 1, f"expected one open {bpmn_id}, found {len(rows)}: {self.open_tasks(iid)}"
-        return rows[0]
-
-    def open_tasks(self, iid: int) -> list[str]:
-        with self.engine.db.session() as s:
-            return sorted(s.scalars(select(HumanTask.bpmn_id).where(HumanTask.instance_id == iid,
-                                                                    HumanTask.status == "open")))
-
-    def step(self, iid: int, bpmn_id: str, data: dict, *, as_user: str | None = None):
-        task = self.task(iid, bpmn_id)
-        self.engine.cache.clear()  # the next command restores the instance from the database
-        actor = self.engine.actor(as_user or demo.user_for(task.role, task.scope))
-        return self.engine.complete(task.id, data, actor=actor)
-
-    def consult(self, iid: int, answers: dict | None = None) -> None:
-        for branch in BUREAUS:
-            self.step(iid, branch, (answers or {}).get(branch, NO_OBJECTION))
-
-    def end_notice(self) -> int:
-        self.engine.clock.advance(days=8)
-        return self.engine.fire_due_timers()
-
-    def view(self, iid: int) -> dict:
-        return self.engine.instance(iid)
-
-    def object(self, iid: int, **overrides):
-        return self.engine.deliver(iid, "notice_objection", {**OBJECTION, **overrides}, actor=PUBLIC)
-
-    def listings(self, credit_code: str) -> list[tuple[str, str, str]]:
-        with self.engine.db.session() as s:
-            return sorted((l.level, l.scope, l.status) for l in s.scalars(
-                select(Listing).where(Listing.credit_code == credit_code)))
-
-    def record(self, iid: int) -> ApplicationRecord:
-        with self.engine.db.session() as s:
-            return s.scalar(select(ApplicationRecord).where(ApplicationRecord.instance_id == iid))
-
+from tests.scenarios.driver import BUREAUS, NO_OBJECTION, PASS
 
 def event_types(view: dict) -> list[str]:
     return [e["type"] for e in view["events"]]

@@ -14,7 +14,7 @@ from engine.commands import CompleteTask, DeliverMessage, StartInstance
 from engine.db import Base, Database
 from engine.identity import upsert_user
 from handlers import demo
-from tests.scenarios.test_application import BPMN, OBJECTION, PASS, Scenario, green  # noqa: F401
+from tests.scenarios.driver import BPMN, PASS
 
 COMMAND_EVENTS = {"instance_started", "task_completed", "message_received", "timer_fired"}
 

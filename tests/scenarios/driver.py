@@ -1,0 +1,71 @@
+"""Drives the green-manufacturing processes through the engine as their users would (tests only)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from engine.identity import public_actor
+from engine.models import HumanTask
+from handlers import demo
+from handlers.records import ApplicationRecord, Listing
+
+BPMN = Path(__file__).resolve().parents[2] / "bpmn"
+PUBLIC = public_actor("objector")
+PASS = {"decision": "pass", "opinion": "符合要求"}
+NO_OBJECTION = {"opinion": "no_objection"}
+BUREAUS = ("opinion_eco", "opinion_emergency", "opinion_market", "opinion_tax")
+OBJECTION = {"name": "王某", "id_number": "520102199001011234", "contact": "13800000000",
+             "matter": "该企业去年曾发生环境污染事件", "evidence": "照片 3 张"}
+
+
+class Scenario:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def apply(self, unit=demo.UNITS[0], **overrides) -> int:
+        data = demo.application_data(unit, **overrides)
+        return self.engine.start("green_application", data, actor=demo.applicant(self.engine, unit)).instance_id
+
+    def task(self, iid: int, bpmn_id: str) -> HumanTask:
+        with self.engine.db.session() as s:
+            rows = s.scalars(select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.bpmn_id == bpmn_id,
+                                                     HumanTask.status == "open")).all()
+        assert len(rows) == 1, f"expected one open {bpmn_id}, found {len(rows)}: {self.open_tasks(iid)}"
+        return rows[0]
+
+    def open_tasks(self, iid: int) -> list[str]:
+        with self.engine.db.session() as s:
+            return sorted(s.scalars(select(HumanTask.bpmn_id).where(HumanTask.instance_id == iid,
+                                                                    HumanTask.status == "open")))
+
+    def step(self, iid: int, bpmn_id: str, data: dict, *, as_user: str | None = None):
+        task = self.task(iid, bpmn_id)
+        self.engine.cache.clear()  # the next command restores the instance from the database
+        actor = self.engine.actor(as_user or demo.user_for(task.role, task.scope))
+        return self.engine.complete(task.id, data, actor=actor)
+
+    def consult(self, iid: int, answers: dict | None = None) -> None:
+        for branch in BUREAUS:
+            self.step(iid, branch, (answers or {}).get(branch, NO_OBJECTION))
+
+    def end_notice(self) -> int:
+        self.engine.clock.advance(days=8)
+        return self.engine.fire_due_timers()
+
+    def view(self, iid: int) -> dict:
+        return self.engine.instance(iid)
+
+    def object(self, iid: int, **overrides):
+        return self.engine.deliver(iid, "notice_objection", {**OBJECTION, **overrides}, actor=PUBLIC)
+
+    def listings(self, credit_code: str) -> list[tuple[str, str, str]]:
+        with self.engine.db.session() as s:
+            return sorted((l.level, l.scope, l.status) for l in s.scalars(
+                select(Listing).where(Listing.credit_code == credit_code)))
+
+    def record(self, iid: int) -> ApplicationRecord:
+        with self.engine.db.session() as s:
+            return s.scalar(select(ApplicationRecord).where(ApplicationRecord.instance_id == iid))
+
+
