@@ -6,16 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from engine import commands as _commands
 from engine import deploy as _deploy
-from engine import history, incidents, runtime
+from engine import history, incidents, runtime, state
 from engine.clock import Clock, get_clock
 from engine.commands import runner
 from engine.commands.start import creator
 from engine.db import Database
-from engine.errors import EngineError, NotFound
+from engine.errors import Conflict, EngineError, NotFound
 from engine.identity import Actor, load_actor, system_actor
 from engine.models import DefinitionVersion, HumanTask, Incident, ProcessInstance, Timer
 from engine.specs import SpecCache
@@ -98,7 +98,7 @@ class WorkflowEngine:
             if incident is None:
                 raise NotFound(f"incident {incident_id} not found")
             if incident.status != "open":
-                raise _conflict(f"incident {incident_id} is already {incident.status}")
+                raise Conflict(f"incident {incident_id} is already {incident.status}")
             command = _commands.from_dict(incident.command)
             actor = load_actor(session, incident.command["actor"])
         return self.execute(command, actor=actor, resolving=incident_id, retried_by=operator)
@@ -118,8 +118,6 @@ class WorkflowEngine:
             timers = session.scalars(select(Timer).where(Timer.instance_id == instance_id)).all()
             loaded = self.specs.load(session, inst.version_id)
             spec, subs = loaded.spec(inst.process_id)
-            from engine import state
-
             wf = state.load(inst.state, spec, subs)
             return {
                 "id": inst.id, "process_id": inst.process_id, "version": inst.version_id, "title": inst.title,
@@ -140,8 +138,6 @@ class WorkflowEngine:
             if status == "open":
                 if not actor.grants:
                     return []
-                from sqlalchemy import and_, or_
-
                 query = query.where(HumanTask.status == "open",
                                     or_(*[and_(HumanTask.role == r, HumanTask.scope == s) for r, s in actor.grants]))
             else:
@@ -194,8 +190,3 @@ def _iso(value: dt.datetime | None) -> str | None:
         value = value.replace(tzinfo=dt.timezone.utc)
     return value.isoformat()
 
-
-def _conflict(message: str):
-    from engine.errors import Conflict
-
-    return Conflict(message)

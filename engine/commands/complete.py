@@ -9,7 +9,7 @@ from sqlalchemy import select
 from engine import forms, runtime
 from engine.commands._base import Command, InstanceRun
 from engine.commands.runner import Locate
-from engine.errors import Conflict, NotFound, NotPermitted, StaleVersion
+from engine.errors import Conflict, InvalidInput, NotFound, NotPermitted, StaleVersion
 from engine.models import HumanTask, ProcessInstance
 
 OUTCOME_KEYS = ("decision", "opinion", "outcome")
@@ -56,7 +56,10 @@ def handle(run: InstanceRun, cmd: CompleteTask) -> None:
     if cmd.expected_row_version is not None and cmd.expected_row_version != run.instance.row_version:
         raise StaleVersion(f"the instance changed since the form was opened (version {cmd.expected_row_version} → "
                            f"{run.instance.row_version}); reload and try again")
-    data = forms.validate(run.loaded.form(task.form), cmd.data, form_name=task.name)
+    schema = run.loaded.form(task.form)
+    if schema is None and cmd.data:
+        raise InvalidInput(f"task {task.name} has no form: it takes no data", field="data")
+    data = forms.validate(schema, cmd.data, form_name=task.name)
     run.acted_task_guid = task.task_guid
     run.outcome = next((str(data[k]) for k in OUTCOME_KEYS if k in data), None)
     run.record(cmd.event_type, {"task_id": task.id, "process_id": task.process_id, "name": task.name,

@@ -4,11 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-
 from engine import deploy, forms, runtime, services, state
 from engine.commands._base import Command, InstanceRun
-from engine.errors import InvalidInput, NotFound, NotPermitted
+from engine.errors import NotFound, NotPermitted
 from engine.models import DefinitionVersion, ProcessInstance
 
 
@@ -73,13 +71,3 @@ def handle(run: InstanceRun, cmd: StartInstance) -> None:
                                 "submitted": cmd.data, "data": dict(run.workflow.task_tree.data)})
     runtime.advance(run.workflow)
     run.result = {"instance_id": run.instance.id}
-
-
-def find_instance_by_business_key(session, key: str) -> ProcessInstance:
-    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == key))
-    if instance is None:
-        raise NotFound(f"no instance with business key {key!r}")
-    return instance
-
-
-__all__ = ["StartInstance", "creator", "handle", "InvalidInput"]
