@@ -59,10 +59,13 @@ def chain(instance: ProcessInstance, *, at: dt.datetime, actor: str, type: str,
             "bpmn_id": bpmn_id, "payload": body, "prev_hash": prev, "hash": digest}
 
 
+_INSERT = insert(Event.__table__)
+
+
 def write(session: Session, rows: list[dict]) -> None:
     """Insert chained event rows in one statement."""
     if rows:
-        session.connection().execute(insert(Event.__table__), rows)
+        session.connection().execute(_INSERT, rows)
 
 
 @dataclass(frozen=True)

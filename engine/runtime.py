@@ -68,7 +68,9 @@ def advance(wf: BpmnWorkflow) -> None:
     wf.refresh_timers()
     for _ in range(MAX_ADVANCE_ROUNDS):
         wf.do_engine_steps()
-        if wf.get_next_task(state=TaskState.READY, manual=False) is None:
+        # Only a waiting event (timer) can have become READY in that final refresh; the
+        # top workflow's event manager holds every waiting event, subprocesses included.
+        if not wf.event_manager.tasks or wf.get_next_task(state=TaskState.READY, manual=False) is None:
             return
     raise RuntimeError(f"the workflow did not settle after {MAX_ADVANCE_ROUNDS} rounds (an endless loop?)")
 

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import history, incidents, runtime, services, state
@@ -28,6 +28,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 OPEN = "open"
 MAX_BUFFERED_DELIVERIES = 100
+
+# Statements every command runs, built once (their construction costs more than running them).
+_TASKS = HumanTask.__table__
+_CLOSE_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("row_id"))
+               .values(status=bindparam("status"), completed_at=bindparam("at"), completed_by=bindparam("by"),
+                       outcome=bindparam("outcome")))
+_INSERT_TASKS = insert(_TASKS).returning(_TASKS.c.id, _TASKS.c.task_guid, sort_by_parameter_order=True)
 
 
 class WorkflowCache:
@@ -298,18 +305,16 @@ def _sync_human_tasks(run: InstanceRun, ready: dict[str, Any]) -> None:
         row_id = derived.open_tasks.pop(guid)
         task = _task_or_none(run.workflow, guid)
         if runtime.is_completed_task(task):
-            session.connection().execute(update(HumanTask.__table__).where(HumanTask.__table__.c.id == row_id).values(
-                status="completed", completed_at=run.now, completed_by=run.actor.username,
-                outcome=run.outcome if guid == run.acted_task_guid else None))
+            session.connection().execute(_CLOSE_TASK, {
+                "row_id": row_id, "status": "completed", "at": run.now, "by": run.actor.username,
+                "outcome": run.outcome if guid == run.acted_task_guid else None})
         else:
-            session.connection().execute(update(HumanTask.__table__).where(HumanTask.__table__.c.id == row_id).values(
-                status="cancelled", completed_at=run.now))
+            session.connection().execute(_CLOSE_TASK, {"row_id": row_id, "status": "cancelled", "at": run.now,
+                                                       "by": None, "outcome": None})
             run.record("task_cancelled", {"task_id": row_id}, task_guid=guid)
     new_rows = [_new_human_task(run, task) for guid, task in ready.items() if guid not in derived.open_tasks]
     if new_rows:
-        table = HumanTask.__table__
-        ids = dict((guid, id_) for id_, guid in session.connection().execute(
-            insert(table).returning(table.c.id, table.c.task_guid, sort_by_parameter_order=True), new_rows))
+        ids = {guid: id_ for id_, guid in session.connection().execute(_INSERT_TASKS, new_rows)}
         for row in new_rows:
             derived.open_tasks[row["task_guid"]] = ids[row["task_guid"]]
             run.record("task_opened", {"task_id": ids[row["task_guid"]], "name": row["name"], "role": row["role"],
