@@ -18,6 +18,8 @@ class Settings:
     upload_dir: str = str(PROJECT_DIR / "instance" / "uploads")
     secret_key: str = ""
     timezone: str = "Asia/Shanghai"
+    # 公示 counting rule (第二十条): does the publication day count as the first working day?
+    notice_start_day_counts: bool = True
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -30,7 +32,7 @@ class Settings:
                 continue
             env = environ.get(f"GREENFLOW_{f.name.upper()}")
             if env:
-                values[f.name] = env
+                values[f.name] = env.strip().lower() in ("1", "true", "yes", "on") if f.type in (bool, "bool") else env
         values.update(overrides or {})
         return cls(**values)
 

@@ -12,6 +12,9 @@ class EngineError(Exception):
 
     code = "engine_error"
     http_status = 400
+    # True for errors that mean "the platform lacks something", not "the caller erred":
+    # raised inside a workflow they become incidents even when a person acted.
+    becomes_incident = False
 
     def __init__(self, message: str, *, fields: dict[str, str] | None = None):
         super().__init__(message)
@@ -107,6 +110,22 @@ class DeployProblem:
 
     def __repr__(self) -> str:
         return f"DeployProblem({self})"
+
+
+class CalendarYearMissing(EngineError):
+    """A date falls in a year whose working-day calendar is not loaded: never guess.
+
+    Raised inside a workflow (a timer or due date) it always becomes an incident, so an
+    operator loads the year (``greenflow calendar import``) and retries.
+    """
+
+    code = "calendar_year_missing"
+    http_status = 409
+    becomes_incident = True
+
+    def __init__(self, year: int):
+        super().__init__(f"calendar for {year} not loaded / {year}年工作日历尚未导入", fields={"year": str(year)})
+        self.year = year
 
 
 class PayloadTooLarge(EngineError):

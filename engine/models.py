@@ -234,3 +234,17 @@ class RoleGrant(Base):
     scope: Mapped[str] = mapped_column(String(80))
 
     user: Mapped[UserAccount] = relationship(back_populates="grants")
+
+
+class CalendarYearRecord(Base):
+    """One year of the State Council's holiday schedule (放假安排), as imported."""
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # {"holidays": {"2026-01-01": "元旦", ...}, "workdays": {"2026-01-04": "元旦调休上班", ...}}
+    data: Mapped[dict] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    imported_by: Mapped[str] = mapped_column(String(120))
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

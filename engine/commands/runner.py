@@ -200,7 +200,7 @@ def _as_caller_error_or_incident(engine, command, actor, instance_id, exc: Excep
     # An EngineError raised by the command itself goes back to the caller. One raised deep inside
     # the workflow (a script or service) is too, when a person acts and can correct the input;
     # when the system acts (a timer), nobody would see it, so it becomes an incident.
-    if caller_error is not None and (caller_error is exc or not actor.is_system):
+    if caller_error is not None and (caller_error is exc or not (actor.is_system or caller_error.becomes_incident)):
         return caller_error
     incident_id = incidents.record(engine, command, actor, instance_id, exc, existing_id=resolving)
     return incidents.IncidentRaised(incident_id, instance_id, exc)
