@@ -7,7 +7,7 @@ Create Date: ${create_date}
 from alembic import op
 import sqlalchemy as sa
 
-import engine.db
+import engine.db  # noqa: F401
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 import engine.db  # noqa: F401
 
-import engine.db
 
 
 revision = '0002'
