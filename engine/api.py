@@ -79,7 +79,7 @@ class WorkflowEngine:
             due = session.execute(
                 select(Timer.instance_id, Timer.task_guid)
                 .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
-                .where(Timer.due_at <= now, ProcessInstance.status != "incident")
+                .where(Timer.due_at < now, ProcessInstance.status != "incident")
                 .order_by(Timer.due_at).limit(limit)
             ).all()
         fired = 0

@@ -248,3 +248,13 @@ class CalendarYearRecord(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     imported_by: Mapped[str] = mapped_column(String(120))
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class WorkerLease(Base):
+    """Who leads the scheduled jobs on SQLite (PostgreSQL uses an advisory lock instead)."""
+
+    __tablename__ = "worker_lease"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -20,6 +20,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as _clock
+from engine import calendar as _calendar  # noqa: F401  (registers the working-day functions)
 from engine import functions as _functions  # noqa: F401  (registers now_iso, add_duration)
 from engine.errors import Conflict, NotFound
 from engine.sandbox import SandboxScriptEngine

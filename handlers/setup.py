@@ -3,15 +3,18 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import schema
+from engine import calendar, schema
 from engine.api import WorkflowEngine
 from engine.models import OrgUnit
 from handlers._config import read_config_csv
 
 
 def init_database(engine: WorkflowEngine) -> int:
-    """Upgrade the schema and upsert the divisions as org units; returns how many org units exist."""
+    """Upgrade the schema, load the shipped working-day calendars of years not yet stored,
+    and upsert the divisions as org units; returns how many org units exist."""
     schema.upgrade(engine.db)
+    with engine.db.unit_of_work() as session:
+        calendar.seed_from_config(session, by="greenflow init", now=engine.clock.now())
     with engine.db.unit_of_work() as session:
         existing = {o.code: o for o in session.scalars(select(OrgUnit))}
         for row in read_config_csv("divisions.csv"):

@@ -128,6 +128,29 @@ def serve_command(host: str, port: int, threads: int, no_timers: bool) -> None:
             scheduler.shutdown(wait=False)
 
 
+@click.command("worker")
+@click.option("--poll", "poll_seconds", default=2.0, show_default=True, type=float,
+              help="Seconds between polls for timers created elsewhere.")
+@click.option("--name", default=None, help="Worker name (default worker-<pid>).")
+@with_appcontext
+def worker_command(poll_seconds: float, name: str | None) -> None:
+    """Run the timer worker (APScheduler): fires due timers; several may run against PostgreSQL."""
+    import logging
+
+    from engine.worker import TimerWorker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    worker = TimerWorker(_engine(), name=name, poll_seconds=poll_seconds)
+    click.echo(f"{worker.name} firing due timers (poll every {poll_seconds} s; Ctrl+C to stop)")
+    try:
+        worker.run()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        worker.close()
+
+
 @click.group("instances", cls=_EngineErrors)
 def instances_group() -> None:
     """Start and inspect process instances."""
@@ -249,12 +272,14 @@ def history_verify(instance_id: int) -> None:
         sys.exit(1)
 
 
-COMMANDS = [init_command, deploy_command, demo_command, serve_command, instances_group, tasks_group,
+COMMANDS = [init_command, deploy_command, demo_command, serve_command, worker_command, instances_group, tasks_group,
             incidents_group, history_group]
 
 
 def register(app: Flask) -> None:
-    for command in COMMANDS:
+    from web.cli_calendar import calendar_group
+
+    for command in [*COMMANDS, calendar_group]:
         app.cli.add_command(command)
 
 
@@ -270,3 +295,7 @@ class _Main(FlaskGroup, _EngineErrors):
 
 main = _Main(create_app=_create_app, add_default_commands=False, add_version_option=False,
              load_dotenv=False, help="贵州省绿色制造梯度培育管理平台 / greenflow")
+
+
+if __name__ == "__main__":  # python -m web.cli (used by tests that spawn workers)
+    main()

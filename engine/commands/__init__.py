@@ -29,7 +29,7 @@ COMMANDS: dict[type, Route] = {
     ClaimTask: Route(lambda cmd: complete.locate_task(cmd.task_id), assign.handle_claim),
     ReleaseTask: Route(lambda cmd: complete.locate_task(cmd.task_id), assign.handle_release),
     DeliverMessage: Route(lambda cmd: Locate.instance(cmd.instance_id), messages.handle),
-    FireTimer: Route(lambda cmd: Locate.instance(cmd.instance_id), timers.handle),
+    FireTimer: Route(timers.locate, timers.handle),
     CancelInstance: Route(lambda cmd: Locate.instance(cmd.instance_id), cancel.handle),
 }
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine import history, incidents, runtime, services, state
+from engine import calendar, history, incidents, runtime, services, state
 from engine.clock import use_clock
 from engine.commands._base import Command, InstanceRun
 from engine.errors import Conflict, EngineError, NotFound
@@ -80,6 +80,10 @@ class Locate:
 
     query: Any
     description: str
+    # For workers sharing due timers: skip a row another transaction holds, and treat a row
+    # that is gone (already fired) as "nothing to do" instead of NotFound.
+    skip_locked: bool = False
+    missing_ok: bool = False
 
     @classmethod
     def instance(cls, instance_id: int) -> "Locate":
@@ -88,13 +92,17 @@ class Locate:
         return cls(select(ProcessInstance).where(ProcessInstance.id == instance_id), f"process instance {instance_id}")
 
 
-def lock_instance(session: Session, locate: Locate) -> ProcessInstance:
-    """The instance row, found and locked for the rest of the transaction in one round trip."""
+def lock_instance(session: Session, locate: Locate) -> ProcessInstance | None:
+    """The instance row, found and locked for the rest of the transaction in one round trip.
+
+    Returns None only for a ``missing_ok`` locate whose row is gone or (``skip_locked``)
+    held by another transaction; otherwise a missing row raises NotFound.
+    """
     query = locate.query
     if session.get_bind().dialect.name != "sqlite":  # SQLite holds the write lock since BEGIN IMMEDIATE
-        query = query.with_for_update(of=ProcessInstance)
+        query = query.with_for_update(of=ProcessInstance, skip_locked=locate.skip_locked)
     instance = session.scalars(query).one_or_none()
-    if instance is None:
+    if instance is None and not locate.missing_ok:
         raise NotFound(f"{locate.description} not found")
     return instance
 
@@ -116,6 +124,8 @@ def run_on_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
 
     def open_existing(session: Session, now: dt.datetime):
         instance = lock_instance(session, locate)
+        if instance is None:
+            return None
         if instance.status in ("completed", "cancelled"):
             raise Conflict(f"process instance {instance.id} is {instance.status}")
         loaded = engine.specs.load(session, instance.version_id)
@@ -147,8 +157,11 @@ def _run(engine, command, actor, open_instance, handler, resolving, retried_by, 
     with use_clock(engine.clock):
         now = engine.clock.now()
         try:
-            with engine.db.unit_of_work() as session:
-                instance, workflow, loaded, derived = open_instance(session, now)
+            with engine.db.unit_of_work() as session, calendar.use_calendar(lambda: calendar.load_calendar(session)):
+                opened = open_instance(session, now)
+                if opened is None:  # nothing to do (a timer already fired, or being fired elsewhere)
+                    return Outcome(0, "", 0, {"fired": False, "skipped": True})
+                instance, workflow, loaded, derived = opened
                 instance_id = instance.id
                 run = _new_run(session, instance, workflow, loaded, actor, now, engine)
                 run.derived = derived

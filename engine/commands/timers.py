@@ -8,27 +8,42 @@ from sqlalchemy import select
 
 from engine import runtime
 from engine.commands._base import Command, InstanceRun
-from engine.models import Timer
+from engine.commands.runner import Locate
+from engine.errors import NotFound
+from engine.models import ProcessInstance, Timer
 
 
 @dataclass(frozen=True)
 class FireTimer(Command):
     instance_id: int
     task_guid: str
+    # Workers set this: skip the timer if another worker holds its instance right now.
+    skip_locked: bool = False
     event_type: ClassVar[str] = "timer_fired"
+
+
+def locate(cmd: FireTimer) -> Locate:
+    """The instance of a still-waiting timer; nothing (not an error) once the timer has fired."""
+    if not isinstance(cmd.instance_id, int) or not isinstance(cmd.task_guid, str):
+        raise NotFound("timer not found")
+    query = (select(ProcessInstance).join(Timer, Timer.instance_id == ProcessInstance.id)
+             .where(Timer.task_guid == cmd.task_guid, ProcessInstance.id == cmd.instance_id))
+    return Locate(query, f"timer {cmd.task_guid}", skip_locked=cmd.skip_locked, missing_ok=True)
 
 
 def handle(run: InstanceRun, cmd: FireTimer) -> None:
     timer = run.session.scalar(select(Timer).where(Timer.task_guid == cmd.task_guid,
                                                    Timer.instance_id == run.instance.id))
-    due = timer.due_at if timer is not None else None
-    if due is not None and due.tzinfo is None:
-        due = due.replace(tzinfo=run.now.tzinfo)
-    if timer is None or due > run.now:
+    if timer is None or timer.due_at >= run.now:  # like the library: due strictly before now
         run.state_untouched = True
         run.result = {"fired": False}
         return
-    run.record(cmd.event_type, {"due_at": due.isoformat(), "bpmn_id": timer.bpmn_id},
-               task_guid=cmd.task_guid, bpmn_id=timer.bpmn_id)
     runtime.advance(run.workflow)
+    if any(t.task_guid == cmd.task_guid for t in runtime.waiting_timers(run.workflow)):
+        # The library fires a timer only strictly after its due time: not yet, nothing changed.
+        run.state_untouched = True
+        run.result = {"fired": False}
+        return
+    run.record(cmd.event_type, {"due_at": timer.due_at.isoformat(), "bpmn_id": timer.bpmn_id},
+               task_guid=cmd.task_guid, bpmn_id=timer.bpmn_id)
     run.result = {"fired": True}
