@@ -463,3 +463,35 @@ def next_month_day(month_day: str, at: str = "24:00") -> str:
     if candidate <= now:
         candidate = _at(dt.date(year + 1, month, day), at)
     return candidate.isoformat()
+
+
+END_OF_WORKING_DAY = dt.time(18, 0)
+
+
+def working_days_later(when: dt.datetime, n: int, *, at: dt.time = END_OF_WORKING_DAY) -> dt.datetime:
+    """The end of the working day ``n`` working days after ``when``'s China date, in UTC.
+
+    Used for due dates (``dueInWorkingDays``). Raises CalendarYearMissing when a year on
+    the way is not loaded.
+    """
+    day = current_calendar().add_working_days(clock.china_date(when), n)
+    return dt.datetime.combine(day, at, tzinfo=clock.CHINA).astimezone(clock.UTC)
+
+
+def start_day_counts() -> bool:
+    """The 公示 counting rule in force (``configure``): does the publication day count?"""
+    return _settings["start_day_counts"]
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """Midnight at the end of ``day`` in China (24:00), in UTC."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=clock.CHINA).astimezone(clock.UTC)
+
+
+def shipped_calendar() -> WorkingCalendar:
+    """The calendar of ``config/calendar/*.toml`` alone, without a database (tests, tools)."""
+    years = {}
+    for path in sorted(CONFIG_CALENDAR_DIR.glob("*.toml")):
+        year = parse_year(path.read_text(encoding="utf-8"), file_name=path.name)
+        years[year.year] = year
+    return WorkingCalendar(years)

@@ -210,6 +210,9 @@ def _describe_process(file: str, root: etree._Element, process: etree._Element) 
             "form": props.get("formJsonSchemaFilename"),
             "ui": props.get("formUiSchemaFilename"),
             "due_in_days": props.get("dueInDays"),
+            "due_in_working_days": props.get("dueInWorkingDays"),
+            "schedule": props.get("schedule"),
+            "timer_start": tag == "startEvent" and node.find("bpmn:timerEventDefinition", NS) is not None,
         }
         if tag == "serviceTask":
             op = node.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
@@ -249,7 +252,7 @@ def _expressions(process: etree._Element):
             el = owner(node)
             yield el.get("id"), node.sourceline, node.text or "", "eval"
     for node in process.iter(f"{{{SPIFF}}}property"):
-        if node.get("name") in ("scope", "roleExpression"):
+        if node.get("name") in ("scope", "roleExpression", "schedule"):
             el = owner(node)
             yield el.get("id"), node.sourceline, node.get("value") or "", "eval"
 
@@ -269,6 +272,9 @@ def _lint_process(pid: str, meta: dict, root: etree._Element, forms: dict, known
     known_services = services.service_names()
     for task_id, task in meta["tasks"].items():
         where = {"element": task_id, "line": task.get("line")}
+        if task["type"] == "startEvent" and task.get("timer_start") != bool(task.get("schedule")):
+            yield DeployProblem(file, "a timer start event needs a 'schedule' property (an expression giving the next "
+                                      "occurrence), and only a timer start event may have one", **where)
         if task["type"] == "serviceTask" and task.get("operator") not in known_services:
             yield DeployProblem(file, f"unknown service operator {task.get('operator')!r}; registered: "
                                       f"{', '.join(sorted(known_services)) or 'none'}", **where)
@@ -286,8 +292,9 @@ def _lint_process(pid: str, meta: dict, root: etree._Element, forms: dict, known
                 yield DeployProblem(file, f"form file {task[key]!r} not found in the bundle", **where)
         if task["type"] == "userTask" and not task.get("form"):
             yield DeployProblem(file, "user task has no formJsonSchemaFilename property", **where)
-        if task.get("due_in_days") is not None and not str(task["due_in_days"]).isdigit():
-            yield DeployProblem(file, f"dueInDays must be a whole number, not {task['due_in_days']!r}", **where)
+        for key, prop in (("due_in_days", "dueInDays"), ("due_in_working_days", "dueInWorkingDays")):
+            if task.get(key) is not None and not str(task[key]).isdigit():
+                yield DeployProblem(file, f"{prop} must be a whole number, not {task[key]!r}", **where)
 
 
 def form_path(name: str, forms: dict) -> str | None:
@@ -323,3 +330,8 @@ def _from_validation(err: ValidationException, name: str, root: etree._Element) 
         if found:
             line = found[0].sourceline
     return DeployProblem(err.file_name or name, str(err).split("\n")[0], element=element, line=line)
+
+
+def version_meta(session: Session, version_id: int) -> dict:
+    version = session.get(DefinitionVersion, version_id)
+    return version.meta if version is not None else {"processes": {}}

@@ -258,3 +258,14 @@ class WorkerLease(Base):
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     holder: Mapped[str] = mapped_column(String(120))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ScheduledStart(Base):
+    """The next occurrence of a scheduled process (an annual campaign); advanced by the leader."""
+
+    __tablename__ = "scheduled_start"
+
+    process_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    next_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_instance_id: Mapped[int | None] = mapped_column(Integer)

@@ -23,6 +23,7 @@ from typing import Callable
 
 from sqlalchemy import func, select, text
 
+from engine import schedules
 from engine.api import WorkflowEngine
 from engine.commands import FireTimer
 from engine.errors import EngineError
@@ -53,7 +54,8 @@ class TimerWorker:
         self.batch = batch
         self.poll_seconds = poll_seconds
         self._leader = LeaderElection(engine, self.name)
-        self.jobs: list[Callable[[], None]] = []  # leader-only jobs, run on every tick by the leader
+        # Leader-only jobs, run on every tick by the one worker holding the leader lock.
+        self.jobs: list[Callable[[], object]] = [lambda: schedules.run_due(engine)]
 
     # --- one round -------------------------------------------------------------------
     def due_timers(self, now: dt.datetime) -> list[tuple[int, str]]:

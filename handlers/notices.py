@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound, RuleViolation
+from engine import calendar
+from engine.clock import china_date
 from engine.services import ServiceContext, message_hook, service_task
 from handlers.application import normalise_application
 from handlers.divisions import PROVINCE, city_of
@@ -64,15 +66,18 @@ def _expected_scope(level: str, application: dict[str, Any]) -> str:
 def open_notice(
     ctx: ServiceContext, *, application: dict[str, Any], level: str, scope: str, days: int = MIN_NOTICE_DAYS
 ) -> dict[str, Any]:
-    """Publish the unit's notice now; it ends ``days`` calendar days later.
+    """Publish the unit's notice now; it runs ``days`` working days (第二十条: 不少于7个工作日).
 
-    Calendar days are a stand-in: 第二十条 counts *working* days, which arrive with the
-    working-day calendar in a later issue; until then the process passes a plain duration.
-    Fewer than 7 days is refused outright, since it is short even in working days.
+    Days are counted on the State Council's working-day calendar: weekends and statutory
+    holidays do not count, 调休 make-up workdays do. By default the publication day counts
+    as day 1 (setting ``notice_start_day_counts``); a notice published on a non-working
+    day starts on the next working day. The notice ends at 24:00 (China) of its last day.
     Idempotent per instance and level while the notice is open (a retried task reuses it).
-    Returns ``{"id", "starts_at", "ends_at"}`` with aware ISO times (UTC).
+    Returns ``{"id", "starts_at", "ends_at", "first_day", "last_day"}`` (aware ISO times in
+    UTC, ISO dates in China).
     Raises InvalidInput for a level or scope that does not fit the application,
-    RuleViolation(第二十条) for fewer than 7 days.
+    RuleViolation(第二十条) for fewer than 7 days, CalendarYearMissing for a year without
+    calendar data (the engine turns it into an incident).
     """
     app = normalise_application(application)
     expected = _expected_scope(level, app)
@@ -92,16 +97,21 @@ def open_notice(
     )
     if notice is None:
         now = ctx.clock.now()
+        first_day, last_day = calendar.current_calendar().notice_period(
+            china_date(now), days, start_day_counts=calendar.start_day_counts())
         notice = Notice(
             instance_id=ctx.instance_id, level=level, scope=expected,
             credit_code=app["credit_code"], unit_name=app["unit_name"],
-            starts_at=now, ends_at=now + dt.timedelta(days=days),
+            starts_at=now, ends_at=calendar.end_of_day(last_day), first_day=first_day, last_day=last_day,
         )
         ctx.session.add(notice)
         ctx.session.flush()
         ctx.record("notice_opened", notice_id=notice.id, level=level, scope=expected,
-                   starts_at=notice.starts_at.isoformat(), ends_at=notice.ends_at.isoformat())
-    return {"id": notice.id, "starts_at": notice.starts_at.isoformat(), "ends_at": notice.ends_at.isoformat()}
+                   starts_at=notice.starts_at.isoformat(), ends_at=notice.ends_at.isoformat(),
+                   first_day=first_day.isoformat(), last_day=last_day.isoformat(), working_days=days)
+    return {"id": notice.id, "starts_at": notice.starts_at.isoformat(), "ends_at": notice.ends_at.isoformat(),
+            "first_day": notice.first_day.isoformat() if notice.first_day else None,
+            "last_day": notice.last_day.isoformat() if notice.last_day else None}
 
 
 def _clean(payload: Mapping[str, Any]) -> dict[str, str | None]:

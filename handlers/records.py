@@ -180,6 +180,8 @@ class Notice(Base):
     scope: Mapped[str] = mapped_column(String(16))
     credit_code: Mapped[str] = mapped_column(String(18))
     unit_name: Mapped[str] = mapped_column(String(200))
+    first_day: Mapped[dt.date | None] = mapped_column(Date)  # first working day of the notice (China)
+    last_day: Mapped[dt.date | None] = mapped_column(Date)  # last working day of the notice (China)
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -202,3 +204,48 @@ class Objection(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     upheld: Mapped[bool | None] = mapped_column(Boolean)
     reply: Mapped[str | None] = mapped_column(Text)
+
+
+class Campaign(Base):
+    """One year's filing of the dynamic-management table (动态管理表, 第二十四条), by one instance.
+
+    ``units`` is the snapshot of listed units taken when the campaign opened: the units that
+    must file by April 15; ``missing`` the credit codes of those that had not filed when it
+    closed (第二十七条第7项).
+    """
+
+    __tablename__ = "campaigns"
+    __table_args__ = (CheckConstraint(_in("status", ("open", "closed")), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    scheduled_for: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    deadline: Mapped[dt.date] = mapped_column(Date)  # April 15 of ``year``, the last day to file
+    units: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    missing: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class AnnualFiling(Base):
+    """A listed unit's dynamic-management table for one year (第二十四条; 工信部节〔2024〕13号附件4).
+
+    One per unit and year. ``indicators`` holds the form's values as submitted;
+    ``schema_version`` is the version of the table's form they follow.
+    """
+
+    __tablename__ = "annual_filings"
+    __table_args__ = (UniqueConstraint("year", "credit_code", name="uq_annual_filings_year_unit"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    credit_code: Mapped[str] = mapped_column(String(18), index=True)
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    indicators: Mapped[dict[str, Any]] = mapped_column(JSON)
+    filed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    schema_version: Mapped[int] = mapped_column(Integer)
+
+
+__all__ += ["Campaign", "AnnualFiling"]

@@ -88,7 +88,13 @@ def clock():
 
 @pytest.fixture
 def wf_engine(db, clock):
-    return WorkflowEngine(db, roles=config.role_keys(), clock=clock)
+    """An engine on the test database, with the shipped working-day calendars loaded (as ``init`` does)."""
+    from engine import calendar
+
+    engine = WorkflowEngine(db, roles=config.role_keys(), clock=clock)
+    with db.unit_of_work() as session:
+        calendar.seed_from_config(session, by="tests", now=clock.now())
+    return engine
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

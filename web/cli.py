@@ -114,18 +114,24 @@ def demo_command(reset: bool) -> None:
 @click.option("--no-timers", is_flag=True, help="Do not fire due timers in this process.")
 @with_appcontext
 def serve_command(host: str, port: int, threads: int, no_timers: bool) -> None:
-    """Run the web application (waitress) and, unless --no-timers, the timer sweep."""
+    """Run the web application (waitress) and, unless --no-timers, the timer worker."""
+    import threading
+
     from waitress import serve
 
-    from engine.scheduler import start_sweeper
+    from engine.worker import TimerWorker
 
-    scheduler = None if no_timers else start_sweeper(_engine())
+    stop = threading.Event()
+    worker = None if no_timers else TimerWorker(_engine(), name="serve")
+    if worker is not None:  # the embedded default: web and worker in one process
+        threading.Thread(target=worker.run, args=(stop,), name="greenflow-worker", daemon=True).start()
     click.echo(f"greenflow serving on http://{host}:{port}/  (Ctrl+C to stop)")
     try:
         serve(current_app._get_current_object(), host=host, port=port, threads=threads)
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        stop.set()
+        if worker is not None:
+            worker.close()
 
 
 @click.command("worker")

@@ -353,7 +353,9 @@ def _new_human_task(run: InstanceRun, task) -> dict:
     if not isinstance(scope, str) or not scope:
         raise RuntimeError(f"user task {process_id}/{bpmn_id}: scope expression gave {scope!r}, not an org code")
     due_at = None
-    if meta.get("due_in_days"):
+    if meta.get("due_in_working_days"):
+        due_at = calendar.working_days_later(run.now, int(meta["due_in_working_days"]))
+    elif meta.get("due_in_days"):
         due_at = run.now + dt.timedelta(days=int(meta["due_in_days"]))
     return {"instance_id": run.instance.id, "task_guid": str(task.id), "process_id": process_id, "bpmn_id": bpmn_id,
             "name": meta.get("name") or task.task_spec.bpmn_name or bpmn_id, "role": role, "scope": scope,

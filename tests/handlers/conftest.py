@@ -32,6 +32,15 @@ def clock() -> FrozenClock:
     return FrozenClock(NOW)
 
 
+@pytest.fixture(autouse=True)
+def shipped_calendar() -> Iterator[None]:
+    """Services count working days on the calendar of the running command: the shipped one."""
+    from engine import calendar
+
+    with calendar.use_calendar(calendar.shipped_calendar()):
+        yield
+
+
 @pytest.fixture
 def make_ctx(session: Session, clock: FrozenClock) -> Callable[..., ServiceContext]:
     def make(instance_id: int = 1) -> ServiceContext:

@@ -20,9 +20,11 @@ def notice(ctx):
     return open_notice(ctx, application=application(), level="city", scope="520300", days=7)
 
 
-def test_open_notice_starts_now_and_ends_seven_days_later(notice, session):
+def test_open_notice_runs_seven_working_days_from_publication(notice, session):
+    # Published Mon 2026-05-11 (the day counts): 11–15, 18, 19 May; it ends at 24:00 on the 19th (China).
     assert notice["starts_at"] == NOW
-    assert dt.datetime.fromisoformat(notice["ends_at"]) == NOW_DT + dt.timedelta(days=7)
+    assert (notice["first_day"], notice["last_day"]) == ("2026-05-11", "2026-05-19")
+    assert dt.datetime.fromisoformat(notice["ends_at"]) == dt.datetime(2026, 5, 19, 16, 0, tzinfo=dt.timezone.utc)
     assert dt.datetime.fromisoformat(notice["ends_at"]).tzinfo is not None
     row = session.get(Notice, notice["id"])
     assert (row.level, row.scope, row.unit_name) == ("city", "520300", "遵义绿色示范有限公司")
@@ -55,7 +57,7 @@ def test_objection_during_the_notice_is_filed_unsettled(session, notice):
     assert objection.id and objection.upheld is None and objection.name == "王五"
 
 
-@pytest.mark.parametrize("offset", [dt.timedelta(days=7), dt.timedelta(days=8), dt.timedelta(seconds=-1)])
+@pytest.mark.parametrize("offset", [dt.timedelta(days=8, hours=14), dt.timedelta(days=10), dt.timedelta(seconds=-1)])
 def test_objection_outside_the_notice_is_refused_citing_article_20(session, notice, offset):
     with pytest.raises(RuleViolation) as caught:
         record_objection(session, notice["id"], OBJECTION, NOW_DT + offset)
@@ -90,7 +92,7 @@ def test_an_organisation_may_stand_in_for_an_id_number(session, notice):
 
 
 def test_objection_to_a_closed_notice_is_refused_citing_article_20(ctx, clock, session, notice):
-    clock.advance(days=7)
+    clock.advance(days=9)
     close_notice(ctx, notice=notice, objections=[])
     with pytest.raises(RuleViolation) as caught:
         record_objection(session, notice["id"], OBJECTION, NOW_DT + dt.timedelta(days=1))
@@ -103,7 +105,7 @@ def test_notice_times_come_back_aware_from_the_database(ctx, clock, session, not
     row = session.get(Notice, notice["id"])
     assert row.starts_at.isoformat() == NOW and row.ends_at.tzinfo is not None
     objection = record_objection(session, str(notice["id"]), OBJECTION, NOW_DT + dt.timedelta(hours=1))
-    clock.advance(days=7)
+    clock.advance(days=9)
     session.expire_all()
     result = close_notice(ctx, notice=notice, objections=[
         {"objection_id": str(objection.id), "upheld": False, "reply": "不属实"},
@@ -117,7 +119,7 @@ def test_objection_to_an_unknown_notice_is_not_found(session):
 
 
 def test_close_notice_without_objections_counts_none(ctx, clock, notice, session):
-    clock.advance(days=7)
+    clock.advance(days=9)
     assert close_notice(ctx, notice=notice, objections=[]) == {"upheld": 0, "rejected": 0, "pending": 0}
     row = session.get(Notice, notice["id"])
     assert row.closed_at == clock.now() and row.result == {"upheld": 0, "rejected": 0, "pending": 0}
@@ -125,7 +127,7 @@ def test_close_notice_without_objections_counts_none(ctx, clock, notice, session
 
 
 def test_close_notice_before_its_end_is_refused_citing_article_20(ctx, clock, notice):
-    clock.advance(days=6, hours=23)
+    clock.advance(days=8, hours=13)
     with pytest.raises(RuleViolation) as caught:
         close_notice(ctx, notice=notice, objections=[])
     assert caught.value.article == "第二十条"
@@ -135,7 +137,7 @@ def test_close_notice_settles_objections_and_counts_upheld_and_rejected(ctx, clo
     filed = record_objection(session, notice["id"], OBJECTION, NOW_DT)
     other = {**OBJECTION, "name": "赵六", "matter": "数据存疑"}
     record_objection(session, notice["id"], other, NOW_DT)  # filed; the message carries no id
-    clock.advance(days=7)
+    clock.advance(days=9)
     result = close_notice(ctx, notice=notice, objections=[
         {"objection_id": filed.id, "upheld": True, "reply": "经核实属实，移出拟列入名单"},
         {**other, "upheld": False, "reply": "经核实不属实"},
@@ -149,7 +151,7 @@ def test_close_notice_settles_objections_and_counts_upheld_and_rejected(ctx, clo
 
 def test_an_unsettled_objection_keeps_the_notice_open(ctx, clock, notice, session):
     record_objection(session, notice["id"], OBJECTION, NOW_DT)
-    clock.advance(days=7)
+    clock.advance(days=9)
     assert close_notice(ctx, notice=notice, objections=[]) == {"upheld": 0, "rejected": 0, "pending": 1}
     assert session.get(Notice, notice["id"]).closed_at is None
 
@@ -161,7 +163,7 @@ def test_an_unsettled_objection_keeps_the_notice_open(ctx, clock, notice, sessio
     "not an object",
 ])
 def test_close_notice_refuses_a_malformed_objection(ctx, clock, notice, item):
-    clock.advance(days=7)
+    clock.advance(days=9)
     with pytest.raises(InvalidInput) as caught:
         close_notice(ctx, notice=notice, objections=[item])
     assert caught.value.field == "objections"

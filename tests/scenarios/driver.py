@@ -50,7 +50,8 @@ class Scenario:
             self.step(iid, branch, (answers or {}).get(branch, NO_OBJECTION))
 
     def end_notice(self) -> int:
-        self.engine.clock.advance(days=8)
+        """Move past the end of a 7-working-day notice (at most 15 calendar days) and fire."""
+        self.engine.clock.advance(days=15)
         return self.engine.fire_due_timers()
 
     def view(self, iid: int) -> dict:

@@ -187,12 +187,15 @@ def test_objection_after_the_notice_period_is_refused(green):
     green.step(iid, "review", PASS)
     green.step(iid, "review", PASS)
     green.consult(iid)
-    green.engine.clock.advance(days=7, seconds=1)
+    # Published Mon 2026-03-02 09:00: 7 working days end at 24:00 on Tue 03-10 (China) = 03-10 16:00 UTC.
+    green.engine.clock.set("2026-03-10T15:59:59+00:00")
+    green.object(iid, name="赵某")  # the last second of the notice: accepted
+    green.engine.clock.set("2026-03-10T16:00:00+00:00")
     with pytest.raises(RuleViolation) as err:
         green.object(iid)
     assert err.value.article == "第二十条"
     with green.engine.db.session() as s:
-        assert s.scalars(select(Objection)).all() == []
+        assert [o.name for o in s.scalars(select(Objection))] == ["赵某"]
 
 
 def test_anonymous_objection_is_refused(green):
@@ -214,7 +217,7 @@ def test_publication_waits_until_every_objection_is_settled(green):
     green.object(iid)
     second = green.object(iid, name="李某", matter="能耗数据与统计数据不符")
     assert second.result["delivered"] is False  # the publisher is busy with the first: buffered
-    green.engine.clock.advance(days=8)  # the period ends while the first is being checked
+    green.engine.clock.advance(days=10)  # the period ends while the first is being checked
     assert green.engine.fire_due_timers() == 0
     green.step(iid, "review_objection", {"upheld": False, "finding": "不属实", "reply": "经核实不属实"})
     assert green.view(iid)["status"] == "running"  # not published: the second waits
@@ -316,7 +319,7 @@ def test_failing_listing_service_becomes_an_incident_and_retry_publishes(green, 
         raise ConnectionError("listing registry unreachable")
 
     monkeypatch.setitem(_SERVICES, "record_listing", broken)
-    green.engine.clock.advance(days=8)
+    green.engine.clock.advance(days=15)
     assert green.engine.fire_due_timers() == 0
     [incident] = green.engine.incidents()
     assert incident["instance_id"] == iid and incident["task"] == "record_listing_city"

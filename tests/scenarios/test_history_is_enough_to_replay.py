@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import config
+from engine import calendar
 from engine.api import WorkflowEngine
 from engine.clock import FrozenClock
 from engine.commands import CompleteTask, DeliverMessage, StartInstance
@@ -61,6 +62,7 @@ def test_a_city_application_with_an_objection_replays_to_the_same_outcome(green,
     target = WorkflowEngine(db, roles=config.role_keys(), clock=FrozenClock(original["created_at"]))
     target.deploy(BPMN, deployed_by="auditor")
     with db.unit_of_work() as s:
+        calendar.seed_from_config(s, by="auditor", now=target.clock.now())
         for username, name, grants in demo.accounts():
             upsert_user(s, username, display_name=name, grants=grants)
     replayed = target.instance(replay(original["events"], target))
