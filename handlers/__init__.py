@@ -7,11 +7,22 @@ Importing ``handlers`` registers its service tasks and script functions with
 from __future__ import annotations
 
 from handlers.application import normalise_application
+from handlers.campaign import (
+    close_campaign,
+    notify,
+    open_campaign,
+    record_filing,
+    remind_campaign,
+    supervisor_of,
+    supervisor_scope_of,
+)
 from handlers.divisions import PROVINCE, Division, cities, city_of, counties_of, division, is_county
 from handlers.industries import Industry, industry, industry_table
 from handlers.notices import close_notice, open_notice, record_objection
 from handlers.records import (
+    AnnualFiling,
     ApplicationRecord,
+    Campaign,
     CultivationRecord,
     Evaluator,
     EvaluatorBan,
@@ -34,10 +45,13 @@ __all__ = [
     "normalise_application",
     # records
     "Unit", "ApplicationRecord", "Listing", "Evaluator", "EvaluatorBan", "NegativeRecord",
-    "CultivationRecord", "Notice", "Objection",
+    "CultivationRecord", "Notice", "Objection", "Campaign", "AnnualFiling",
     # rules
     "Violation", "EligibilityResult", "check_application",
     # service tasks (registered on import) and the objection intake
     "OUTCOMES", "check_eligibility", "record_outcome", "record_listing",
     "open_notice", "close_notice", "record_objection",
+    # deadlines and the annual campaign (第十八、二十四、二十七条)
+    "supervisor_of", "supervisor_scope_of",
+    "notify", "open_campaign", "record_filing", "remind_campaign", "close_campaign",
 ]

@@ -346,3 +346,28 @@ def test_evaluator_cap_refuses_the_sixteenth_national_evaluation(green):
     view = green.view(iid)
     assert view["data"]["outcome"] == "refused"
     assert "第三十一条" in view["data"]["outcome_reason"]
+
+
+def test_a_notice_reaching_an_unloaded_year_is_an_incident_until_the_year_is_loaded(green):
+    from engine import calendar
+    from engine.incidents import IncidentRaised
+    from tests.conftest import FIXTURES
+
+    green.engine.clock.set("2026-12-28T01:00:00+00:00")  # Mon 28 Dec: a 7-working-day notice ends in 2027
+    iid = green.apply(demo.UNITS[0])
+    green.step(iid, "review", PASS)
+    green.step(iid, "review", PASS)
+    for branch in BUREAUS[:3]:
+        green.step(iid, branch, NO_OBJECTION)
+    with pytest.raises(IncidentRaised):
+        green.step(iid, BUREAUS[3], NO_OBJECTION)
+    [incident] = green.engine.incidents()
+    assert "calendar for 2027 not loaded" in incident["error"]
+    assert green.view(iid)["status"] == "incident"
+    with green.engine.db.unit_of_work() as s:
+        text = (FIXTURES / "calendar" / "2027.toml").read_text(encoding="utf-8")
+        calendar.import_year(s, calendar.parse_year(text), by="operator", now=green.engine.clock.now())
+    green.engine.retry_incident(incident["id"], operator="operator")
+    view = green.view(iid)
+    assert view["status"] == "waiting" and green.engine.incidents() == []
+    assert view["data"]["notice"]["last_day"] == "2027-01-06"  # 28–31 Dec, then 4, 5, 6 Jan (1 Jan off)
