@@ -33,9 +33,17 @@ from handlers.divisions import PROVINCE, city_of
 from handlers.records import AnnualFiling, Campaign, Listing, NegativeRecord, Unit
 
 __all__ = [
-    "NOTIFICATION_KINDS", "FILING_DEADLINE", "NOT_FILED_SOURCE",
-    "supervisor_of", "supervisor_scope_of", "filing_deadline_end",
-    "notify", "open_campaign", "record_filing", "remind_campaign", "close_campaign",
+    "FILING_DEADLINE",
+    "NOTIFICATION_KINDS",
+    "NOT_FILED_SOURCE",
+    "close_campaign",
+    "filing_deadline_end",
+    "notify",
+    "open_campaign",
+    "record_filing",
+    "remind_campaign",
+    "supervisor_of",
+    "supervisor_scope_of",
 ]
 
 NOTIFICATION_KINDS = frozenset({"reminder", "escalation"})
@@ -104,7 +112,8 @@ def _china_text(iso: str | None) -> str | None:
 
 
 def _queue(ctx: ServiceContext, *, kind: str, role: str, scope: str, message_zh: str,
-           instance_title: str | None = None, task_name: str | None = None, due_at: str | None = None) -> Outbox:
+           instance_title: str | None = None, task_name: str | None = None, due_at: str | None = None,
+           mention_due: bool = True) -> Outbox:
     if kind not in NOTIFICATION_KINDS:
         raise InvalidInput(f"未知的通知类型 {kind!r} / unknown notification kind {kind!r}", field="kind")
     if role not in config.roles():
@@ -115,8 +124,8 @@ def _queue(ctx: ServiceContext, *, kind: str, role: str, scope: str, message_zh:
         raise InvalidInput("通知内容不能为空 / the message is empty", field="message_zh")
     due_text = _china_text(due_at)
     message = message_zh.strip()
-    if due_text and due_text not in message:
-        message = f"{message}（办理期限：{due_text}）"
+    if mention_due and due_text and due_text not in message:
+        message = f"{message}（到期时间：{due_text}）"
     payload = {
         "kind": kind, "role": role, "scope": scope, "message_zh": message,
         "instance_id": ctx.instance_id, "process_id": ctx.process_id,
@@ -139,7 +148,7 @@ def notify(ctx: ServiceContext, *, kind: str, role: str, scope: str, message_zh:
 
     ``kind`` is ``reminder`` (the performer, before the due date) or ``escalation`` (the
     performer's supervisor, after it). ``due_at`` (an aware ISO time) is added to the
-    message in China time. ``instance_title`` defaults to the instance's title.
+    message in China time (到期时间). ``instance_title`` defaults to the instance's title.
     Returns ``{"outbox_id", "kind", "role", "scope"}``.
     Raises InvalidInput for an unknown kind or role, an empty scope or message, a bad due_at.
     """
@@ -250,18 +259,22 @@ def remind_campaign(ctx: ServiceContext, *, year: int, units: list[dict[str, Any
     """Remind every unit of ``units`` that has not filed ``year``'s table yet (第二十四条).
 
     One notification per unit, to its applicant (``unit:<credit_code>``), naming the
-    deadline and the consequence (第二十七条第7项). Returns ``{"reminded": [credit codes]}``.
+    deadline and the consequence (第二十七条第7项). A reminder that only runs after the
+    deadline (a worker catching up) reminds nobody: it is too late to file.
+    Returns ``{"reminded": [credit codes]}``.
     """
     year = _year(year)
     filed = _filings(ctx.session, year)
     due_at = filing_deadline_end(year).isoformat()
-    reminded = []
+    reminded: list[str] = []
+    if ctx.clock.now() >= filing_deadline_end(year):
+        return {"reminded": reminded}
     for unit in _campaign_units(units):
         code = unit["credit_code"]
         if code in filed:
             continue
         _queue(ctx, kind="reminder", role="applicant", scope=f"unit:{code}", task_name="填报动态管理表",
-               due_at=due_at, instance_title=f"{year}年度绿色制造名单动态管理表填报",
+               due_at=due_at, mention_due=False, instance_title=f"{year}年度绿色制造名单动态管理表填报",
                message_zh=(f"{unit.get('unit_name') or code}：请于{year}年4月15日前填报{year}年度绿色制造名单动态管理表"
                            f"（第二十四条）；拒不按时填报的，将在新发布名单时予以移出（第二十七条第7项）"))
         reminded.append(code)

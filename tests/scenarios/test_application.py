@@ -353,10 +353,11 @@ def test_a_notice_reaching_an_unloaded_year_is_an_incident_until_the_year_is_loa
     from engine.incidents import IncidentRaised
     from tests.conftest import FIXTURES
 
-    green.engine.clock.set("2026-12-28T01:00:00+00:00")  # Mon 28 Dec: a 7-working-day notice ends in 2027
+    green.engine.clock.set("2026-12-14T01:00:00+00:00")  # reviews in mid-December: their 10 working days end in 2026
     iid = green.apply(demo.UNITS[0])
     green.step(iid, "review", PASS)
     green.step(iid, "review", PASS)
+    green.engine.clock.set("2026-12-28T01:00:00+00:00")  # Mon 28 Dec: a 7-working-day notice ends in 2027
     for branch in BUREAUS[:3]:
         green.step(iid, branch, NO_OBJECTION)
     with pytest.raises(IncidentRaised):
