@@ -372,3 +372,27 @@ def test_a_notice_reaching_an_unloaded_year_is_an_incident_until_the_year_is_loa
     view = green.view(iid)
     assert view["status"] == "waiting" and green.engine.incidents() == []
     assert view["data"]["notice"]["last_day"] == "2027-01-06"  # 28–31 Dec, then 4, 5, 6 Jan (1 Jan off)
+
+
+def test_full_notice_in_working_days_with_an_upheld_and_a_rejected_objection(green):
+    unit = demo.UNITS[0]
+    iid = green.apply(unit)  # Mon 2026-03-02 09:00 China
+    green.step(iid, "review", PASS)
+    green.step(iid, "review", PASS)
+    green.consult(iid)
+    notice = green.view(iid)["data"]["notice"]
+    assert (notice["first_day"], notice["last_day"]) == ("2026-03-02", "2026-03-10")
+    green.engine.clock.advance(days=2)
+    green.object(iid, name="钱某", matter="厂区噪声扰民")
+    green.step(iid, "review_objection", {"upheld": False, "finding": "不属于评价范围", "reply": "经核实不成立"})
+    green.engine.clock.advance(days=3)
+    green.object(iid, name="孙某", matter="能耗数据造假")
+    green.step(iid, "review_objection", {"upheld": True, "finding": "核实属实", "reply": "异议成立"})
+    green.engine.clock.set("2026-03-10T15:59:00+00:00")
+    assert green.engine.fire_due_timers() == 0  # still the last day of the notice
+    green.engine.clock.set("2026-03-10T16:00:01+00:00")
+    assert green.engine.fire_due_timers() == 1
+    view = green.view(iid)
+    assert view["data"]["notice_result"] == {"upheld": 1, "rejected": 1, "pending": 0}
+    assert view["data"]["outcome"] == "removed_after_notice"
+    assert green.listings(unit.credit_code) == []
