@@ -142,7 +142,8 @@ def analyse(files: dict[str, bytes], *, known_roles: set[str]) -> Bundle:
         problems.extend(_lint_process(pid, process_meta, trees[process_meta["file"]], forms, known_roles))
     if problems:
         raise DeployError(problems)
-    meta["executable"] = sorted(parser.get_process_ids())
+    # The parser also lists embedded subprocesses; only top-level processes may be started.
+    meta["executable"] = sorted(pid for pid in parser.get_process_ids() if pid in meta["processes"])
     meta["forms"] = sorted(forms)
     return Bundle(files=dict(files), meta=meta)
 
