@@ -20,6 +20,8 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     # 公示 counting rule (第二十条): does the publication day count as the first working day?
     notice_start_day_counts: bool = True
+    # Where Flask-Limiter keeps its counters: memory:// serves one process; use redis:// for several.
+    ratelimit_storage: str = "memory://"
     extra: dict = field(default_factory=dict)
 
     @classmethod

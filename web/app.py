@@ -26,10 +26,12 @@ def create_app(settings: dict | _config.Settings | None = None) -> Flask:
     extensions.init_app(app, settings)
 
     from web import errors
-    from web.blueprints import home
+    from web.blueprints import admin, auth, home
 
     errors.register(app)
     app.register_blueprint(home.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
 
     from web import cli
 
