@@ -27,6 +27,14 @@ class Scenario:
         data = demo.application_data(unit, **overrides)
         return self.engine.start("green_application", data, actor=demo.applicant(self.engine, unit)).instance_id
 
+    def to_notice(self, unit=demo.UNITS[0], **overrides) -> int:
+        """A city-level application passed by county and city and all four bureaus: its notice runs."""
+        iid = self.apply(unit, **overrides)
+        self.step(iid, "review", PASS)
+        self.step(iid, "review", PASS)
+        self.consult(iid)
+        return iid
+
     def task(self, iid: int, bpmn_id: str) -> HumanTask:
         with self.engine.db.session() as s:
             rows = s.scalars(select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.bpmn_id == bpmn_id,

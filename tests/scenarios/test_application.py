@@ -166,10 +166,7 @@ def test_guian_applicant_skips_the_county_review(green):
 
 def test_upheld_objection_takes_the_unit_off_the_list(green):
     unit = demo.UNITS[0]
-    iid = green.apply(unit)
-    green.step(iid, "review", PASS)
-    green.step(iid, "review", PASS)
-    green.consult(iid)
+    iid = green.to_notice(unit)
     outcome = green.object(iid)
     assert outcome.result["delivered"] is True
     green.step(iid, "review_objection", {"upheld": True, "finding": "经核实属实", "reply": "异议成立，已取消拟列入"})
@@ -183,10 +180,7 @@ def test_upheld_objection_takes_the_unit_off_the_list(green):
 
 
 def test_objection_after_the_notice_period_is_refused(green):
-    iid = green.apply(demo.UNITS[0])
-    green.step(iid, "review", PASS)
-    green.step(iid, "review", PASS)
-    green.consult(iid)
+    iid = green.to_notice(demo.UNITS[0])
     # Published Mon 2026-03-02 09:00: 7 working days end at 24:00 on Tue 03-10 (China) = 03-10 16:00 UTC.
     green.engine.clock.set("2026-03-10T15:59:59+00:00")
     green.object(iid, name="赵某")  # the last second of the notice: accepted
@@ -199,10 +193,7 @@ def test_objection_after_the_notice_period_is_refused(green):
 
 
 def test_anonymous_objection_is_refused(green):
-    iid = green.apply(demo.UNITS[0])
-    green.step(iid, "review", PASS)
-    green.step(iid, "review", PASS)
-    green.consult(iid)
+    iid = green.to_notice(demo.UNITS[0])
     with pytest.raises(InvalidInput) as err:
         green.object(iid, name="匿名", contact="")
     assert {"name", "contact"} <= set(err.value.fields)
@@ -210,10 +201,7 @@ def test_anonymous_objection_is_refused(green):
 
 def test_publication_waits_until_every_objection_is_settled(green):
     unit = demo.UNITS[0]
-    iid = green.apply(unit)
-    green.step(iid, "review", PASS)
-    green.step(iid, "review", PASS)
-    green.consult(iid)
+    iid = green.to_notice(unit)
     green.object(iid)
     second = green.object(iid, name="李某", matter="能耗数据与统计数据不符")
     assert second.result["delivered"] is False  # the publisher is busy with the first: buffered
@@ -309,10 +297,7 @@ def test_four_bureaus_answering_at_once_never_see_a_lock_error(green):
 
 def test_failing_listing_service_becomes_an_incident_and_retry_publishes(green, monkeypatch):
     unit = demo.UNITS[0]
-    iid = green.apply(unit)
-    green.step(iid, "review", PASS)
-    green.step(iid, "review", PASS)
-    green.consult(iid)
+    iid = green.to_notice(unit)
     real = _SERVICES["record_listing"]
 
     def broken(ctx, **kw):
