@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import config  # noqa: E402
 import handlers  # noqa: E402,F401
-from engine import runtime  # noqa: E402
+from engine import calendar, runtime  # noqa: E402
 from engine.api import WorkflowEngine  # noqa: E402
 from engine.clock import FrozenClock, set_clock, use_clock  # noqa: E402
 from engine.db import Base, Database  # noqa: E402
@@ -248,7 +248,7 @@ def main() -> int:
             seconds, per_command = run_persisted(engine, args.instances)
             report(label, seconds, per_command, args.instances, raw_per_completion, stored_bytes(engine, args.instances))
             engine.db.dispose()
-        print(f"\nreference: a flat diagram of 24 tasks (12 user tasks, 12 scripts), start + 12 completions")
+        print("\nreference: a flat diagram of 24 tasks (12 user tasks, 12 scripts), start + 12 completions")
         run_flat_raw(5)
         flat_raw = run_flat_raw(args.instances) / (args.instances * FLAT_STEPS)
         print(f"{'raw memory':<12} {1 / flat_raw:,.0f} completions/s ({flat_raw * 1000:.3f} ms per completion)")

@@ -18,7 +18,7 @@ from engine.db import Database
 from engine.identity import system_actor
 from engine.models import Event, ProcessInstance, Timer
 from engine.worker import LeaderElection, TimerWorker
-from tests.conftest import FIXTURES, IN_CI
+from tests.conftest import FIXTURES
 
 STARTER = system_actor("test")
 
