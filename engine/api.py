@@ -14,6 +14,7 @@ from engine import history, incidents, runtime, state
 from engine.clock import Clock, get_clock
 from engine.commands import runner
 from engine.commands.start import creator
+from engine.commands.timers import due_timers
 from engine.db import Database
 from engine.errors import Conflict, EngineError, NotFound
 from engine.identity import Actor, load_actor, system_actor
@@ -76,12 +77,7 @@ class WorkflowEngine:
         """Fire every timer due by now (one command each); returns how many fired."""
         now = self.clock.now()
         with self.db.session() as session:
-            due = session.execute(
-                select(Timer.instance_id, Timer.task_guid)
-                .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
-                .where(Timer.due_at < now, ProcessInstance.status != "incident")
-                .order_by(Timer.due_at).limit(limit)
-            ).all()
+            due = due_timers(session, now, limit=limit)
         fired = 0
         actor = system_actor("scheduler")
         for instance_id, guid in due:

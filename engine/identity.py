@@ -57,10 +57,6 @@ def load_actor(session: Session, username: str) -> Actor:
                  display_name=user.display_name)
 
 
-def require(actor: Actor, role: str, scope: str, *, action: str) -> None:
-    if not actor.holds(role, scope):
-        raise NotPermitted(f"{actor.username} may not {action}: it needs role {role} for scope {scope}")
-
 
 def upsert_user(session: Session, username: str, *, display_name: str, grants: list[tuple[str, str]],
                 password_hash: str | None = None) -> UserAccount:

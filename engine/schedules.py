@@ -7,7 +7,7 @@ tick. Each occurrence is claimed in its own transaction (row lock, ``next_at`` a
 the following occurrence) before the instance is started, so two leaders in a row, a
 restart or a crash never start an occurrence twice, and an occurrence missed while no
 worker ran is started as soon as one does. The instance gets ``scheduled_for`` (the
-occurrence) and ``campaign_year`` (its year in China) as data; its start timer is
+occurrence) and ``scheduled_year`` (its year in China) as data; its start timer is
 ``scheduled_for``, so it proceeds at once.
 """
 from __future__ import annotations
@@ -63,7 +63,7 @@ def run_due(engine: WorkflowEngine) -> list[int]:
         if occurrence is None:
             continue
         data = {"scheduled_for": occurrence.astimezone(clock.CHINA).isoformat(),
-                "campaign_year": clock.china_date(occurrence).year}
+                "scheduled_year": clock.china_date(occurrence).year}
         try:
             outcome = engine.execute(StartInstance(process_id=process_id, data=data),
                                      actor=system_actor("scheduler"))

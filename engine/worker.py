@@ -26,9 +26,10 @@ from sqlalchemy import func, select, text
 from engine import schedules
 from engine.api import WorkflowEngine
 from engine.commands import FireTimer
+from engine.commands.timers import due_timers
 from engine.errors import EngineError
 from engine.identity import system_actor
-from engine.models import ProcessInstance, Timer, WorkerLease
+from engine.models import Timer, WorkerLease
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +60,8 @@ class TimerWorker:
 
     # --- one round -------------------------------------------------------------------
     def due_timers(self, now: dt.datetime) -> list[tuple[int, str]]:
-        """(instance id, task guid) of due timers, oldest first; instances in incident wait for an operator."""
         with self.engine.db.session() as session:
-            rows = session.execute(
-                select(Timer.instance_id, Timer.task_guid)
-                .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
-                .where(Timer.due_at < now, ProcessInstance.status != "incident")
-                .order_by(Timer.due_at, Timer.id).limit(self.batch)
-            ).all()
-        return [(r[0], r[1]) for r in rows]
+            return due_timers(session, now, limit=self.batch)
 
     def next_due(self) -> dt.datetime | None:
         with self.engine.db.session() as session:

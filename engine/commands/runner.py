@@ -247,7 +247,7 @@ def read_derived(session: Session, instance_id: int) -> Derived:
             HumanTask.instance_id == instance_id, HumanTask.status == OPEN)):
         derived.open_tasks[guid] = task_id
     for guid, due in session.execute(select(Timer.task_guid, Timer.due_at).where(Timer.instance_id == instance_id)):
-        derived.timers[guid] = _aware(due)
+        derived.timers[guid] = due  # UTCDateTime: always aware
     for guid, name in session.execute(select(MessageWait.task_guid, MessageWait.message_name).where(
             MessageWait.instance_id == instance_id)):
         derived.waits.add((guid, name))
@@ -397,6 +397,3 @@ def _sync_message_waits(run: InstanceRun, waiting: list) -> None:
         session.execute(insert(MessageWait).values(instance_id=iid, task_guid=guid, message_name=name))
     derived.waits = current
 
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

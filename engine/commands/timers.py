@@ -22,6 +22,18 @@ class FireTimer(Command):
     event_type: ClassVar[str] = "timer_fired"
 
 
+def due_timers(session, now, *, limit: int) -> list[tuple[int, str]]:
+    """(instance id, task guid) of timers due strictly before ``now`` (as SpiffWorkflow fires them),
+    oldest first; instances in incident wait for an operator. Reads only the ``timer`` table."""
+    rows = session.execute(
+        select(Timer.instance_id, Timer.task_guid)
+        .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+        .where(Timer.due_at < now, ProcessInstance.status != "incident")
+        .order_by(Timer.due_at, Timer.id).limit(limit)
+    ).all()
+    return [(instance_id, guid) for instance_id, guid in rows]
+
+
 def locate(cmd: FireTimer) -> Locate:
     """The instance of a still-waiting timer; nothing (not an error) once the timer has fired."""
     if not isinstance(cmd.instance_id, int) or not isinstance(cmd.task_guid, str):

@@ -136,7 +136,7 @@ def list_units(green, *units, removed=()) -> None:
 
 
 def start_campaign(green, year: int = 2026) -> int:
-    data = {"scheduled_for": f"{year}-03-01T09:00:00+08:00", "campaign_year": year}
+    data = {"scheduled_for": f"{year}-03-01T09:00:00+08:00", "scheduled_year": year}
     return green.engine.start("annual_table_campaign", data, actor=system_actor("scheduler")).instance_id
 
 
@@ -174,7 +174,7 @@ def test_the_scheduler_opens_the_campaign_on_march_1_at_nine(green):
     [iid] = schedules.run_due(green.engine)
     view = green.view(iid)
     assert view["process_id"] == "annual_table_campaign" and view["started_by"] == "system:scheduler"
-    assert (view["data"]["scheduled_for"], view["data"]["campaign_year"]) == ("2026-03-01T09:00:00+08:00", 2026)
+    assert (view["data"]["scheduled_for"], view["data"]["scheduled_year"]) == ("2026-03-01T09:00:00+08:00", 2026)
     assert filing_task(green, iid, demo.UNITS[0]).role == "applicant"
 
 

@@ -29,9 +29,17 @@ def test_unknown_api_path_is_a_json_404(client):
     assert response.get_json()["error"] == "not_found"
 
 
-def test_importing_web_starts_nothing():
-    import importlib
+def test_importing_web_starts_nothing(tmp_path):
+    """Importing the app module and the CLI connects to nothing, starts no thread, writes no file."""
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    import web
-
-    importlib.reload(web)  # no side effects: no app, no engine, no scheduler
+    root = Path(__file__).resolve().parents[2]
+    probe = ("import threading, web.app, web.cli; import sys; "
+             "sys.stdout.write(str(threading.active_count()))")
+    env = {"GREENFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}", "PYTHONPATH": str(root), "PATH": ""}
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            check=True)
+    assert result.stdout == "1"
+    assert list(tmp_path.iterdir()) == []
