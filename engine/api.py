@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from engine import commands as _commands
 from engine import deploy as _deploy
 from engine import history, incidents, runtime, state
+from engine import inbox as _inbox
 from engine.clock import Clock, get_clock
 from engine.commands import runner
 from engine.commands.start import creator
@@ -18,7 +19,7 @@ from engine.commands.timers import due_timers
 from engine.db import Database
 from engine.errors import Conflict, EngineError, NotFound
 from engine.identity import Actor, load_actor, system_actor
-from engine.models import DefinitionVersion, HumanTask, Incident, ProcessInstance, Timer
+from engine.models import DefinitionVersion, HumanTask, Incident, ProcessInstance, TaskCc, Timer
 from engine.specs import SpecCache
 
 
@@ -67,6 +68,28 @@ class WorkflowEngine:
 
     def claim(self, task_id: int, *, actor: Actor) -> runner.Outcome:
         return self.execute(_commands.ClaimTask(task_id=task_id), actor=actor)
+
+    def release(self, task_id: int, *, actor: Actor) -> runner.Outcome:
+        return self.execute(_commands.ReleaseTask(task_id=task_id), actor=actor)
+
+    def transfer(self, task_id: int, to_user: str, *, actor: Actor, note: str = "") -> runner.Outcome:
+        return self.execute(_commands.TransferTask(task_id=task_id, to_user=to_user, note=note), actor=actor)
+
+    def delegate(self, task_id: int, to_user: str, *, actor: Actor, note: str = "") -> runner.Outcome:
+        return self.execute(_commands.DelegateTask(task_id=task_id, to_user=to_user, note=note), actor=actor)
+
+    def resolve_delegation(self, task_id: int, data: dict[str, Any], *, actor: Actor,
+                           note: str = "") -> runner.Outcome:
+        return self.execute(_commands.ResolveDelegation(task_id=task_id, data=data, note=note), actor=actor)
+
+    def cc(self, task_id: int, to_users: list[str], *, actor: Actor, note: str = "") -> runner.Outcome:
+        return self.execute(_commands.CcTask(task_id=task_id, to_users=tuple(to_users), note=note), actor=actor)
+
+    def urge(self, task_id: int, *, actor: Actor, note: str = "") -> runner.Outcome:
+        return self.execute(_commands.UrgeTask(task_id=task_id, note=note), actor=actor)
+
+    def comment(self, task_id: int, text: str, *, actor: Actor) -> runner.Outcome:
+        return self.execute(_commands.CommentTask(task_id=task_id, text=text), actor=actor)
 
     def deliver(self, instance_id: int, name: str, payload: dict[str, Any], *, actor: Actor,
                 require_waiting: bool = False) -> runner.Outcome:
@@ -118,6 +141,7 @@ class WorkflowEngine:
             return {
                 "id": inst.id, "process_id": inst.process_id, "version": inst.version_id, "title": inst.title,
                 "business_key": inst.business_key, "status": inst.status, "row_version": inst.row_version,
+                "summary": dict(inst.summary or {}),
                 "started_by": inst.started_by, "created_at": _iso(inst.created_at),
                 "completed_at": _iso(inst.completed_at),
                 "data": _last_data(wf),
@@ -142,6 +166,38 @@ class WorkflowEngine:
                                    .limit(limit)).all()
             return [task_view(t) for t in rows]
 
+    def diagrams(self, instance_id: int) -> list[dict]:
+        """The diagrams an instance went through, top-level first, with finished and current elements."""
+        with self.db.session() as session:
+            inst = session.get(ProcessInstance, instance_id)
+            if inst is None:
+                raise NotFound(f"process instance {instance_id} not found")
+            loaded = self.specs.load(session, inst.version_id)
+            spec, subs = loaded.spec(inst.process_id)
+            positions = runtime.positions(state.load(inst.state, spec, subs))
+            version = session.get(DefinitionVersion, inst.version_id)
+            files = {f.path: f.content for f in version.files}
+        processes = version.meta["processes"]
+        order = [inst.process_id] + sorted(pid for pid in positions if pid != inst.process_id and pid in processes)
+        return [{"process_id": pid, "name": processes[pid].get("name") or pid,
+                 "xml": files[processes[pid]["file"]].decode("utf-8"),
+                 **positions.get(pid, {"completed": [], "current": []})} for pid in order]
+
+    def inbox(self, actor: Actor, query: _inbox.InboxQuery) -> _inbox.InboxPage:
+        """One page of the actor's inbox with the counts of every tab (engine.inbox)."""
+        with self.db.session() as session:
+            return _inbox.inbox_page(session, actor, query, self.clock.now())
+
+    def task(self, task_id: int) -> dict:
+        """One human task with its CCs; NotFound if there is none (callers check who may see it)."""
+        with self.db.session() as session:
+            row = session.get(HumanTask, task_id) if isinstance(task_id, int) else None
+            if row is None:
+                raise NotFound(f"task {task_id!r} not found")
+            cc = session.scalars(select(TaskCc.username).where(TaskCc.task_id == task_id).order_by(TaskCc.id)).all()
+            version_id = session.scalar(select(ProcessInstance.version_id).where(ProcessInstance.id == row.instance_id))
+            return {**task_view(row), "cc": list(cc), "version_id": version_id}
+
     def incidents(self, *, status: str | None = "open") -> list[dict]:
         with self.db.session() as session:
             return [{"id": i.id, "instance_id": i.instance_id, "task": i.task_bpmn_id, "error": i.error,
@@ -159,6 +215,20 @@ class WorkflowEngine:
                      "deployed_at": _iso(v.deployed_at), "processes": v.meta.get("executable", [])}
                     for v in session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.id))]
 
+    def process_names(self) -> dict[str, str]:
+        """Every executable process of the newest versions: id -> name (for filters and menus)."""
+        names: dict[str, str] = {}
+        with self.db.session() as session:
+            for version in session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.id.desc())):
+                for pid in version.meta.get("executable", []):
+                    names.setdefault(pid, version.meta["processes"].get(pid, {}).get("name") or pid)
+        return names
+
+    def form(self, version_id: int, name: str | None) -> dict | None:
+        """A form (JSON Schema or UI hints file) of a deployed version, by the name a task gives."""
+        with self.db.session() as session:
+            return self.specs.load(session, version_id).form(name)
+
     def count_instances(self) -> dict[str, int]:
         with self.db.session() as session:
             return dict(session.execute(select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)).all())
@@ -168,7 +238,8 @@ def task_view(t: HumanTask) -> dict:
     return {"id": t.id, "instance_id": t.instance_id, "name": t.name, "bpmn_id": t.bpmn_id,
             "process_id": t.process_id, "role": t.role, "scope": t.scope, "status": t.status,
             "assignee": t.assignee, "form": t.form, "created_at": _iso(t.created_at), "due_at": _iso(t.due_at),
-            "completed_at": _iso(t.completed_at), "completed_by": t.completed_by, "outcome": t.outcome}
+            "completed_at": _iso(t.completed_at), "completed_by": t.completed_by, "outcome": t.outcome,
+            "owner": t.owner, "draft": t.draft, "urged_at": _iso(t.urged_at), "urge_count": t.urge_count or 0}
 
 
 def _last_data(wf) -> dict:

@@ -217,6 +217,21 @@ class WorkingCalendar:
                 n -= 1
         return d
 
+    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days after ``start`` up to and including ``end``; negative when ``end`` is earlier.
+
+        So a task due today has 0 left, due on the next working day 1, due yesterday -1.
+        Raises: CalendarYearMissing when the span reaches a year that is not loaded.
+        """
+        _require_date(start)
+        _require_date(end)
+        sign, (low, high) = (1, (start, end)) if end >= start else (-1, (end, start))
+        count, d = 0, low
+        while d < high:
+            d += ONE_DAY
+            count += self.is_working_day(d)
+        return sign * count
+
     def notice_period(self, published: dt.date, n: int, *, start_day_counts: bool = True) -> tuple[dt.date, dt.date]:
         """(first day, last day) of an ``n``-working-day notice published on ``published``.
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -110,6 +111,57 @@ class HumanTask(Base):
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     completed_by: Mapped[str | None] = mapped_column(String(120))
     outcome: Mapped[str | None] = mapped_column(String(60))
+    # 委派 (delegation): while ``owner`` is set, ``assignee`` is the delegate, who may only propose
+    # (``draft``); the task then returns to the owner, who signs off by completing it.
+    owner: Mapped[str | None] = mapped_column(String(120))
+    draft: Mapped[dict | None] = mapped_column(JSON)
+    # 催办: the last time a supervisor urged this task, and how often.
+    urged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class TaskCc(Base):
+    """抄送: a colleague who may read a task (and its instance) without acting on it."""
+
+    __tablename__ = "task_cc"
+    __table_args__ = (UniqueConstraint("task_id", "username"), Index("ix_task_cc_user", "username", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    username: Mapped[str] = mapped_column(String(120))
+    cc_by: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class InstanceFacet(Base):
+    """One scalar of an instance's summary, indexed so inbox filters never read JSON."""
+
+    __tablename__ = "instance_facet"
+    __table_args__ = (Index("ix_instance_facet_lookup", "key", "value", "instance_id"),)
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class Attachment(Base):
+    """A file attached to an instance; the bytes live content-addressed (sha256) outside the web root."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (UniqueConstraint("instance_id", "sha256", "field"), Index("ix_attachment_sha", "sha256"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(120))  # the form field it was uploaded in
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(120))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class Timer(Base):
@@ -234,6 +286,20 @@ class RoleGrant(Base):
     scope: Mapped[str] = mapped_column(String(80))
 
     user: Mapped[UserAccount] = relationship(back_populates="grants")
+
+
+class ApiToken(Base):
+    """A bearer token for the REST API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class CalendarYearRecord(Base):

@@ -205,6 +205,24 @@ def completed_path(wf: BpmnWorkflow) -> list[str]:
     return [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id]
 
 
+def positions(wf: BpmnWorkflow) -> dict[str, dict[str, list[str]]]:
+    """Per (sub)process id: BPMN ids of finished elements and of where the instance stands now.
+
+    "current" holds ready and waiting elements (user tasks, timers, message catches, and the
+    call activities that contain them), for highlighting the diagram of each process.
+    """
+    result: dict[str, dict[str, list[str]]] = {}
+    for task in wf.get_tasks(state=TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+        bpmn_id = task.task_spec.bpmn_id
+        if not bpmn_id:
+            continue
+        entry = result.setdefault(task_process_id(task), {"completed": [], "current": []})
+        key = "completed" if task.state == TaskState.COMPLETED else "current"
+        if bpmn_id not in entry[key]:
+            entry[key].append(bpmn_id)
+    return result
+
+
 def latest_task(wf: BpmnWorkflow):
     """The task that changed last, anywhere in the instance (call activities included)."""
     return max(wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.COMPLETED),

@@ -140,3 +140,21 @@ def message_hook(message_name: str) -> Callable[[MessageHook], MessageHook]:
 
 def get_message_hook(message_name: str) -> MessageHook | None:
     return _MESSAGE_HOOKS.get(message_name)
+
+
+SupervisionCheck = Callable[[frozenset, str, str], bool]
+_SUPERVISION: list[SupervisionCheck] = []
+
+
+def supervision(fn: SupervisionCheck) -> SupervisionCheck:
+    """Register ``fn(grants, role, scope) -> bool``: do ``grants`` supervise work of ``role`` at ``scope``?
+
+    The engine asks it before a 催办 (urge); the domain decides what supervision means
+    (county → city → province). Without a registered check nobody supervises.
+    """
+    _SUPERVISION[:] = [fn]
+    return fn
+
+
+def supervises(grants: frozenset, role: str, scope: str) -> bool:
+    return bool(_SUPERVISION) and _SUPERVISION[0](grants, role, scope)

@@ -34,6 +34,7 @@ from handlers.records import (
 )
 from handlers.rules import EligibilityResult, Violation, check_application
 from handlers import start as _start  # noqa: F401  (registers the start hook)
+from handlers import complaints as _complaints  # noqa: F401  (complaint hook, services, table)
 from handlers.services import OUTCOMES, check_eligibility, record_listing, record_outcome
 from handlers.uscc import make_uscc, validate_uscc
 

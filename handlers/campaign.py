@@ -26,9 +26,9 @@ from sqlalchemy import select
 
 import config
 from engine.clock import CHINA, UTC
-from engine.errors import Conflict, InvalidInput, RuleViolation
+from engine.errors import Conflict, EngineError, InvalidInput, RuleViolation
 from engine.models import Outbox, ProcessInstance
-from engine.services import ServiceContext, script_function, service_task
+from engine.services import ServiceContext, script_function, service_task, supervision
 from handlers.divisions import PROVINCE, city_of
 from handlers.records import AnnualFiling, Campaign, Listing, NegativeRecord, Unit
 
@@ -82,6 +82,21 @@ def supervisor_scope_of(role: str, scope: str) -> str:
     if config.roles()[supervisor].get("scope_kind") == "city":
         return city_of(scope)
     return PROVINCE
+
+
+@supervision
+def supervises(grants: frozenset, role: str, scope: str) -> bool:
+    """May an official with ``grants`` urge (催办) or reassign work of ``role`` at ``scope``?
+
+    The provincial department supervises every task; a city department the county tasks of
+    its own counties (第十八条's 县级—市级—省级 chain).
+    """
+    if (_TOP_ROLE, PROVINCE) in grants:
+        return True
+    try:
+        return (supervisor_of(role), supervisor_scope_of(role, scope)) in grants
+    except (ValueError, EngineError):
+        return False
 
 
 def filing_deadline_end(year: int) -> dt.datetime:

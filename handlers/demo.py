@@ -55,6 +55,7 @@ def accounts() -> list[tuple[str, str, list[tuple[str, str]]]]:
     """(username, display name, grants) for every role and scope of the demo province."""
     rows: list[tuple[str, str, list[tuple[str, str]]]] = [
         ("province", "省工信厅 审核处", [("province_official", PROVINCE)]),
+        ("province-b", "省工信厅 审核处 科员", [("province_official", PROVINCE)]),
         ("expert", "评审专家 李工", [("expert", PROVINCE)]),
         ("owner", "流程管理员", [("process_owner", PROVINCE)]),
         ("auditor", "审计人员", [("auditor", PROVINCE)]),
@@ -63,10 +64,13 @@ def accounts() -> list[tuple[str, str, list[tuple[str, str]]]]:
         rows.append((f"prov-{short}", f"省{zh}", [(role, PROVINCE)]))
     for city in cities():
         rows.append((f"city-{city.code}", f"{city.name}工信局", [("city_official", city.code)]))
+        rows.append((f"city-{city.code}-b", f"{city.name}工信局 科员", [("city_official", city.code)]))
         for role, (short, zh) in BUREAUS.items():
             rows.append((f"{short}-{city.code}", f"{city.name}{zh}", [(role, city.code)]))
         for county in counties_of(city.code):
             rows.append((f"county-{county.code}", f"{county.name}工信局", [("county_official", county.code)]))
+            # A colleague in every office, for 转办 / 委派 / 抄送.
+            rows.append((f"county-{county.code}-b", f"{county.name}工信局 科员", [("county_official", county.code)]))
     for unit in UNITS:
         rows.append((f"ent-{unit.key.lower()}", unit.name, [("applicant", applicant_scope(unit.credit_code))]))
     rows.append(("evaluator-ev001", "黔绿评价咨询有限公司", [("evaluator", "evaluator:EV001")]))

@@ -35,6 +35,7 @@ def start_application(session: Session, data: dict[str, Any], actor: str) -> Sta
         data={"application": app, "applicant_scope": applicant_scope(app["credit_code"])},
         title=title,
         summary={"unit_name": app["unit_name"], "credit_code": app["credit_code"], "unit_type": app["unit_type"],
+                 "applicant_scope": applicant_scope(app["credit_code"]),
                  "target_level": app["target_level"], "year": app["year"], "county_code": app["county_code"],
                  "city_code": city, "county_name": division(app["county_code"]).name},
     )

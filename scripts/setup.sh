@@ -19,3 +19,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
   touch "$stamp"
 fi
+.venv/bin/python scripts/compile_translations.py
+bash scripts/setup_assets.sh

@@ -13,4 +13,5 @@ if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432
 fi
 
 mkdir -p build
+bash scripts/setup_browser.sh
 exec .venv/bin/python -m pytest "$@"

@@ -25,13 +25,22 @@ def create_app(settings: dict | _config.Settings | None = None) -> Flask:
 
     extensions.init_app(app, settings)
 
-    from web import errors
-    from web.blueprints import admin, auth, home
+    from web import errors, i18n, navigation
+    from web.blueprints import admin, auth, home, inbox, instances, portal, public, tasks
 
+    i18n.init_app(app)
+    navigation.init_app(app)
     errors.register(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(tasks.bp)
+    app.register_blueprint(instances.bp)
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(public.bp)
+    from web.api import init_app as init_api  # REST API /api/v1 (CSRF-exempt) + `greenflow tokens`
+    init_api(app)
 
     from web import cli
 

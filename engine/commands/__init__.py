@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from engine.commands import assign, cancel, complete, messages, start, timers
+from engine.commands import assign, cancel, collab, complete, messages, start, timers
 from engine.commands._base import Command, InstanceRun
 from engine.commands.assign import ClaimTask, ReleaseTask
 from engine.commands.cancel import CancelInstance
+from engine.commands.collab import CcTask, CommentTask, DelegateTask, ResolveDelegation, TransferTask, UrgeTask
 from engine.commands.complete import CompleteTask
 from engine.commands.messages import DeliverMessage
 from engine.commands.runner import Locate, Outcome, WorkflowCache
@@ -31,6 +32,12 @@ COMMANDS: dict[type, Route] = {
     DeliverMessage: Route(lambda cmd: Locate.instance(cmd.instance_id), messages.handle),
     FireTimer: Route(timers.locate, timers.handle),
     CancelInstance: Route(lambda cmd: Locate.instance(cmd.instance_id), cancel.handle),
+    TransferTask: Route(lambda cmd: complete.locate_task(cmd.task_id), collab.handle_transfer),
+    DelegateTask: Route(lambda cmd: complete.locate_task(cmd.task_id), collab.handle_delegate),
+    ResolveDelegation: Route(lambda cmd: complete.locate_task(cmd.task_id), collab.handle_resolve),
+    CcTask: Route(lambda cmd: complete.locate_task(cmd.task_id), collab.handle_cc),
+    UrgeTask: Route(lambda cmd: complete.locate_task(cmd.task_id), collab.handle_urge),
+    CommentTask: Route(lambda cmd: complete.locate_task(cmd.task_id), collab.handle_comment),
 }
 
 BY_NAME: dict[str, type] = {cls.__name__: cls for cls in COMMANDS}
@@ -45,5 +52,6 @@ def from_dict(payload: dict) -> Command:
 
 __all__ = [
     "COMMANDS", "Command", "StartInstance", "CompleteTask", "ClaimTask", "ReleaseTask", "DeliverMessage",
-    "FireTimer", "CancelInstance", "Outcome", "WorkflowCache", "from_dict",
+    "FireTimer", "CancelInstance", "TransferTask", "DelegateTask", "ResolveDelegation", "CcTask", "UrgeTask",
+    "CommentTask", "Outcome", "WorkflowCache", "from_dict",
 ]

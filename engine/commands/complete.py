@@ -51,6 +51,8 @@ def open_task_for(run: InstanceRun, task_id: int, *, action: str) -> HumanTask:
 
 def handle(run: InstanceRun, cmd: CompleteTask) -> None:
     task = open_task_for(run, cmd.task_id, action="complete")
+    if task.owner:
+        raise Conflict(f"task {cmd.task_id} ({task.name}) is delegated to {task.assignee}; wait for the answer")
     if task.assignee and task.assignee != run.actor.username:
         raise Conflict(f"task {cmd.task_id} ({task.name}) is claimed by {task.assignee}")
     if cmd.expected_row_version is not None and cmd.expected_row_version != run.instance.row_version:

@@ -4,10 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from sqlalchemy import insert
+
 from engine import deploy, forms, runtime, services, state
 from engine.commands._base import Command, InstanceRun
 from engine.errors import NotFound, NotPermitted
-from engine.models import DefinitionVersion, ProcessInstance
+from engine.models import DefinitionVersion, InstanceFacet, ProcessInstance
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,19 @@ def creator(engine, cmd: StartInstance, actor):
         )
         session.add(instance)
         session.flush()
+        write_facets(session, instance.id, info.summary)
         return instance, workflow, loaded
 
     return create
+
+
+def write_facets(session, instance_id: int, summary: dict) -> None:
+    """Index the summary's scalar values (strings, numbers, booleans) for inbox filters."""
+    rows = [{"instance_id": instance_id, "key": str(key)[:60], "value": str(value)[:200]}
+            for key, value in (summary or {}).items()
+            if isinstance(value, (str, int, float, bool)) and value != ""]
+    if rows:
+        session.execute(insert(InstanceFacet), rows)
 
 
 def _check_may_start(start: dict, data: dict, actor, process_id: str) -> None:

@@ -360,3 +360,17 @@ def test_without_an_installed_calendar_the_current_year_is_missing():
     with wcal.use_calendar(shipped()):
         assert wcal.current_calendar() is shipped()
 
+
+
+
+def test_working_days_between_counts_like_a_due_date_countdown():
+    cal = wcal.shipped_calendar()
+    friday, monday = dt.date(2026, 3, 6), dt.date(2026, 3, 9)
+    assert cal.working_days_between(friday, friday) == 0
+    assert cal.working_days_between(friday, monday) == 1
+    assert cal.working_days_between(monday, friday) == -1
+    # across the National Day holiday, checked against the chinesecalendar package
+    start, end = dt.date(2026, 9, 25), dt.date(2026, 10, 16)
+    expected = sum(chinese_calendar.is_workday(start + dt.timedelta(days=i)) for i in range(1, (end - start).days + 1))
+    assert cal.working_days_between(start, end) == expected
+    assert cal.working_days_between(end, start) == -expected

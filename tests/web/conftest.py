@@ -1,0 +1,32 @@
+"""Web fixtures: the app on the scenario's database, and clients logged in as demo users."""
+from __future__ import annotations
+
+import pytest
+
+from web.app import create_app
+
+
+class Site:
+    """The app plus the scenario driver, sharing one database and the frozen clock."""
+
+    def __init__(self, app, scenario):
+        self.app = app
+        self.scenario = scenario
+        self.engine = scenario.engine
+
+    def client(self, username: str | None = None):
+        """A test client, logged in as ``username`` (the session Flask-Login would set)."""
+        client = self.app.test_client()
+        if username:
+            with client.session_transaction() as session:
+                session["_user_id"] = username
+                session["_fresh"] = True
+        return client
+
+
+@pytest.fixture
+def site(green, tmp_path):
+    app = create_app({"database_url": green.engine.db.url, "secret_key": "test",
+                      "upload_dir": str(tmp_path / "uploads")})
+    app.config.update(WTF_CSRF_ENABLED=False)
+    return Site(app, green)

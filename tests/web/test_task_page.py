@@ -1,0 +1,140 @@
+"""The task page: what it shows, the form (errors kept next to fields), and the actions on a task."""
+from __future__ import annotations
+
+import io
+import re
+
+from handlers import demo
+from tests.scenarios.driver import PASS
+
+U1 = demo.UNITS[0]
+COUNTY, COLLEAGUE = f"county-{U1.county}", f"county-{U1.county}-b"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_task_page_shows_header_diagram_timeline_and_form(site):
+    green = site.scenario
+    iid = green.apply(U1)
+    task = green.task(iid, "review")
+    page = site.client(COUNTY).get(f"/tasks/{task.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    header = html[html.index('data-testid="task-header"'):html.index('class="grid"')]
+    for expected in (U1.name, "绿色工厂", "市级", "红花岗区", "2026-03-16", "剩 10 个工作日"):
+        assert expected in header, expected
+    assert f'data-diagram-src="/instances/{iid}/diagram.json"' in html
+    assert 'data-event="instance_started"' in html
+    assert 'name="decision"' in html and 'data-testid="task-form"' in html
+
+
+def test_diagram_json_marks_finished_and_current_elements(site):
+    green = site.scenario
+    iid = green.apply(U1)
+    data = site.client(COUNTY).get(f"/instances/{iid}/diagram.json").get_json()
+    top = data["diagrams"][0]
+    assert top["process_id"] == "green_application" and "<bpmn:definitions" in top["xml"]
+    assert "eligibility_check" in top["completed"] and top["current"]
+    review = next(d for d in data["diagrams"] if d["process_id"] == "review_step")
+    assert "review" in review["current"]
+
+
+def test_a_bad_submission_shows_errors_next_to_the_fields_and_keeps_input(site):
+    green = site.scenario
+    iid = green.apply(U1)
+    task = green.task(iid, "review")
+    client = site.client(COUNTY)
+    response = client.post(f"/tasks/{task.id}", data={"decision": "return", "opinion": "材料不全"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    field = re.search(r'<div[^>]*data-field="reason"[^>]*>', html)
+    assert field and "invalid" in field.group(0)
+    assert "材料不全" in html  # the input is kept
+    assert green.task(iid, "review").status == "open"
+    response = client.post(f"/tasks/{task.id}", data={"decision": "pass", "opinion": "符合要求"})
+    assert response.status_code == 302
+    assert site.engine.task(task.id)["completed_by"] == COUNTY
+
+
+def test_stale_form_is_refused(site):
+    green = site.scenario
+    iid = green.apply(U1)
+    task = green.task(iid, "review")
+    version = site.engine.instance(iid)["row_version"]
+    response = site.client(COUNTY).post(f"/tasks/{task.id}", data={**PASS, "row_version": str(version - 1)})
+    assert response.status_code == 409
+
+
+def test_transfer_from_the_task_page(site):
+    green = site.scenario
+    iid = green.apply(U1)
+    task = green.task(iid, "review")
+    client = site.client(COUNTY)
+    assert COLLEAGUE in client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    response = client.post(f"/tasks/{task.id}/transfer", data={"to_user": COLLEAGUE, "note": "请办理"})
+    assert response.status_code == 303
+    assert site.engine.task(task.id)["assignee"] == COLLEAGUE
+    refused = client.post(f"/tasks/{task.id}/transfer", data={"to_user": "city-520300"})
+    assert refused.status_code == 409  # no longer the assignee
+
+
+def test_transfer_to_someone_outside_the_scope_is_422(site):
+    green = site.scenario
+    task = green.task(green.apply(U1), "review")
+    response = site.client(COUNTY).post(f"/tasks/{task.id}/transfer", data={"to_user": "county-520303"})
+    assert response.status_code == 422 and "to_user" in response.get_data(as_text=True)
+    assert site.engine.task(task.id)["assignee"] is None
+
+
+def test_delegate_answers_and_the_delegator_signs_off(site):
+    green = site.scenario
+    iid = green.apply(U1)
+    task = green.task(iid, "review")
+    site.client(COUNTY).post(f"/tasks/{task.id}/delegate", data={"to_user": COLLEAGUE})
+    delegate = site.client(COLLEAGUE)
+    assert "您是被委派人" in delegate.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert delegate.post(f"/tasks/{task.id}", data={"decision": "pass", "opinion": "拟同意"}).status_code == 302
+    page = site.client(COUNTY).get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "拟同意" in page and "已按被委派人的拟办意见预填" in page
+    assert site.client(COUNTY).post(f"/tasks/{task.id}", data={"decision": "pass", "opinion": "拟同意"}).status_code == 302
+    assert site.engine.task(task.id)["completed_by"] == COUNTY
+
+
+def test_urge_comment_and_cc(site):
+    green = site.scenario
+    iid = green.apply(U1)
+    task = green.task(iid, "review")
+    assert site.client(COLLEAGUE).post(f"/tasks/{task.id}/urge", data={"note": "快"}).status_code == 403
+    assert site.client("city-520300").post(f"/tasks/{task.id}/urge", data={"note": "请尽快办理"}).status_code == 303
+    assert site.client(COUNTY).post(f"/tasks/{task.id}/comment", data={"text": "材料已收到"}).status_code == 303
+    assert site.client(COUNTY).post(f"/tasks/{task.id}/comment", data={"text": ""}).status_code == 422
+    assert site.client(COUNTY).post(f"/tasks/{task.id}/cc", data={"to_users": ["eco-520300"]}).status_code == 303
+    html = site.client("eco-520300").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "请尽快办理" in html and "材料已收到" in html
+    assert 'data-testid="task-form"' not in html  # CC'd: read only
+
+
+def test_other_county_gets_403_and_missing_task_404(site):
+    green = site.scenario
+    task = green.task(green.apply(U1), "review")
+    assert site.client("county-520402").get(f"/tasks/{task.id}").status_code == 403
+    assert site.client("county-520402").post(f"/tasks/{task.id}", data=PASS).status_code == 403
+    assert site.client(COUNTY).get("/tasks/999999").status_code == 404
+
+
+def test_upload_is_stored_and_downloadable_only_by_those_who_may_see_it(site):
+    green = site.scenario
+    client = site.client("ent-u1")
+    data = {k: str(v) for k, v in demo.application_data(U1).items() if not isinstance(v, bool)}
+    data.update({k: "true" if v else "false" for k, v in demo.application_data(U1).items() if isinstance(v, bool)})
+    data["report_file"] = (io.BytesIO(PDF), "评价报告.pdf", "application/pdf")
+    response = client.post("/portal/apply", data=data, content_type="multipart/form-data")
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    iid = int(response.headers["Location"].rsplit("/", 1)[1])
+    sha = site.engine.instance(iid)["data"]["application"]["report_file"].removeprefix("sha256:")
+    url = f"/instances/{iid}/files/{sha}"
+    assert client.get(url).data == PDF
+    assert site.client(COUNTY).get(url).data == PDF
+    assert site.client("county-520402").get(url).status_code == 403
+    assert site.client("ent-u2").get(url).status_code == 403
+    assert site.client(COUNTY).get(f"/instances/{iid}/files/{'0' * 64}").status_code == 404
+    assert green.task(iid, "review").status == "open"

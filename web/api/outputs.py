@@ -1,0 +1,86 @@
+"""What the API returns: plain JSON-ready dicts, dates as ISO 8601 with their offset.
+
+An applicant (a caller with no official role) reads its own applications, but not what
+others said about it in confidence: the personal data of a public objector (第二十条) and
+the officials' internal working notes (comments, CC notes, delegation drafts).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from engine.commands import Outcome
+from engine.identity import Actor
+from engine.inbox import InboxPage, InboxRow
+
+# Roles that only ever act as a party to their own applications.
+PARTY_ROLES = frozenset({"applicant"})
+# Events whose payload is the officials' internal working, hidden from parties.
+INTERNAL_EVENTS = frozenset({"comment_added", "task_cc", "task_delegated", "delegation_resolved",
+                             "task_transferred", "task_urged"})
+# Workflow data copied from a message someone else sent (the objection with the objector's identity).
+PARTY_HIDDEN_DATA = frozenset({"objection"})
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.isoformat()
+
+
+def outcome_view(outcome: Outcome) -> dict[str, Any]:
+    """The answer to every command: where the instance stands now, and what the command did."""
+    return {"instance_id": outcome.instance_id, "status": outcome.status, "row_version": outcome.row_version,
+            "result": outcome.result}
+
+
+def is_party(actor: Actor) -> bool:
+    """True for callers holding only party roles, or none (an applicant reading its own application)."""
+    return all(role in PARTY_ROLES for role, _ in actor.grants)
+
+
+def events_for(actor: Actor, events: list[dict]) -> list[dict]:
+    """The history as ``actor`` may read it: parties see others' internal notes and messages as bare events."""
+    if not is_party(actor):
+        return events
+    return [_bare(event) if _hidden_from_party(actor, event) else event for event in events]
+
+
+def _hidden_from_party(actor: Actor, event: dict) -> bool:
+    if event["actor"] == actor.username:
+        return False
+    return event["type"] in INTERNAL_EVENTS or event["type"] == "message_received"
+
+
+def _bare(event: dict) -> dict:
+    payload = event.get("payload") or {}
+    kept = {key: payload[key] for key in ("task_id", "name", "delivered") if key in payload}
+    return {**event, "payload": kept, "redacted": True}
+
+
+def instance_for(actor: Actor, view: dict) -> dict:
+    """The engine's instance view as ``actor`` may read it (see the module docstring)."""
+    view = {**view, "events": events_for(actor, view["events"])}
+    if is_party(actor):
+        view["data"] = {key: value for key, value in view["data"].items() if key not in PARTY_HIDDEN_DATA}
+        view["tasks"] = [{**task, "draft": None} for task in view["tasks"]]
+    return view
+
+
+def task_for(actor: Actor, task: dict) -> dict:
+    return {**task, "draft": None} if is_party(actor) else task
+
+
+def inbox_item(row: InboxRow) -> dict[str, Any]:
+    return {"id": row.task_id, "instance_id": row.instance_id, "name": row.name, "role": row.role,
+            "scope": row.scope, "status": row.status, "assignee": row.assignee, "owner": row.owner,
+            "created_at": iso(row.created_at), "due_at": iso(row.due_at), "completed_at": iso(row.completed_at),
+            "outcome": row.outcome, "urge_count": row.urge_count, "form": row.form, "version": row.version_id,
+            "process_id": row.process_id, "title": row.title, "summary": row.summary}
+
+
+def inbox_view(page: InboxPage) -> dict[str, Any]:
+    return {"tab": page.query.tab, "items": [inbox_item(row) for row in page.rows], "counts": page.counts,
+            "total": page.total, "page": page.query.page, "per_page": page.query.per_page, "pages": page.pages}

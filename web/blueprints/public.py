@@ -1,0 +1,459 @@
+"""The public portal (no login): notices and objections, real-name complaints, the published lists.
+
+- 公示 (第二十条): the notices running today (China time, on the engine's clock) and those that
+  ended lately, each with its period and unit; during the period anyone may object under a
+  real name. The objection goes to the application's instance as the message
+  ``notice_objection``; its message hook (``handlers.notices.take_objection``) files it or
+  refuses it (late, early, anonymous), and the page shows the refusal's reason.
+- 实名举报 (第三十二条): a complaint about a listed unit or an evaluator starts the process
+  ``complaint``; its start hook (``handlers.complaints``) refuses anonymous complaints and
+  unlisted units, and routes the intake to the competent authority. The reporter gets a
+  receipt number and may look up its status, and nothing else, with it.
+- 名单 (第三条、第七条): the listings, filtered and paged; a provincial or national unit also
+  counts as on the city list of its city (第七条) and is shown with the level it was listed at.
+
+Every form carries a CSRF token and every POST is rate-limited per client. Uploaded evidence
+is kept in the content-addressed store (``web.uploads``) only once the submission is accepted,
+so a refused objection or complaint leaves nothing behind.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import math
+import secrets
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.clock import china_date
+from engine.errors import Conflict, InvalidInput
+from engine.identity import public_actor
+from engine.models import Event
+from handlers.application import TARGET_LEVELS, UNIT_TYPES
+from handlers.complaints import PROCESS_ID as COMPLAINT_PROCESS, Complaint, complaint_status, normalise_complaint
+from handlers.divisions import PROVINCE, cities, city_of, counties_of, division
+from handlers.notices import OBJECTION_MESSAGE
+from handlers.records import ApplicationRecord, Evaluator, Listing, Notice, Objection, Unit
+from web import vocab
+from web.extensions import engine, limiter
+
+bp = Blueprint("public", __name__, url_prefix="/public")
+
+
+@bp.context_processor
+def _words() -> dict[str, Any]:
+    """Labels of the domain's codes in the current language, for the portal's templates."""
+    return {"level_word": lambda key: vocab.word(vocab.LEVELS, key),
+            "unit_type_word": lambda key: vocab.word(vocab.UNIT_TYPES, key)}
+
+POST_LIMIT = "5 per minute"  # per client address, for every form of the portal
+LOOKUP_LIMIT = "30 per minute"  # the receipt lookup: enough for a person, not for guessing receipts
+PAGE_SIZE = 20
+RECENT_DAYS = 30  # notices that ended this many days ago or less are still shown
+MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+EVIDENCE_SUFFIXES = frozenset({".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".zip", ".txt"})
+NOTICE_ARTICLE = "第二十条"
+OBJECTION_FIELDS = ("name", "id_number", "organisation", "contact", "matter", "evidence")
+COMPLAINT_FIELDS = ("subject_kind", "unit", "evaluator_id", "reporter_name", "id_number", "contact", "matter",
+                    "evidence")
+COMPLAINT_STATUSES = {"received": ("已收到，待受理", "Received, awaiting intake"),
+                      "accepted": ("已受理，处理中", "Accepted, in process"),
+                      "closed": ("已办结", "Closed")}
+_LEVEL_ORDER = {"national": 0, "province": 1, "city": 2}
+
+
+# --------------------------------------------------------------------------- notices
+
+@dataclass(frozen=True)
+class NoticeView:
+    """One notice (one unit's proposed listing) as the public sees it."""
+
+    id: int
+    level: str
+    scope: str
+    issuer: str
+    first_day: dt.date
+    last_day: dt.date
+    is_open: bool
+    unit_name: str
+    credit_code: str
+    county: str
+    unit_type: str | None
+
+
+@dataclass(frozen=True)
+class NoticeBatch:
+    """Notices of one authority and level over the same period: one 公示 on the official site."""
+
+    level: str
+    issuer: str
+    first_day: dt.date
+    last_day: dt.date
+    notices: list[NoticeView]
+
+
+def _issuer(level: str, scope: str) -> str:
+    """The publishing authority (第二十条): a city's industry department or the province's."""
+    if level == "province" or scope == PROVINCE:
+        return _("贵州省工业和信息化厅")
+    try:
+        name = division(scope).name
+    except InvalidInput:
+        name = scope
+    return _("%(city)s工业和信息化主管部门", city=name)
+
+
+def _place(county_code: str | None) -> str:
+    """``遵义市 红花岗区`` for a county, the city's name alone for a city-level code."""
+    if not county_code:
+        return ""
+    try:
+        county = division(county_code)
+        city = division(city_of(county_code))
+    except InvalidInput:
+        return county_code
+    return city.name if county.code == city.code else f"{city.name} {county.name}"
+
+
+def _is_open(notice: Notice, now: dt.datetime) -> bool:
+    """Objections are taken from publication until 24:00 of the last day (handlers.notices)."""
+    return notice.closed_at is None and notice.starts_at <= now < notice.ends_at
+
+
+def _view(notice: Notice, unit: Unit | None, record: ApplicationRecord | None, now: dt.datetime) -> NoticeView:
+    last_moment = notice.ends_at - dt.timedelta(microseconds=1)
+    return NoticeView(
+        id=notice.id, level=notice.level, scope=notice.scope, issuer=_issuer(notice.level, notice.scope),
+        first_day=notice.first_day or china_date(notice.starts_at), last_day=notice.last_day or china_date(last_moment),
+        is_open=_is_open(notice, now), unit_name=notice.unit_name, credit_code=notice.credit_code,
+        county=_place(unit.county_code if unit else None),
+        unit_type=record.unit_type if record else (unit.unit_type if unit else None),
+    )
+
+
+def _notices(session: Session, now: dt.datetime, *conditions: Any) -> list[NoticeView]:
+    rows = session.execute(
+        select(Notice, Unit, ApplicationRecord)
+        .outerjoin(Unit, Unit.credit_code == Notice.credit_code)
+        .outerjoin(ApplicationRecord, ApplicationRecord.instance_id == Notice.instance_id)
+        .where(*conditions)
+        .order_by(Notice.ends_at.desc(), Notice.level, Notice.scope, Notice.unit_name, Notice.id)
+    ).all()
+    return [_view(notice, unit, record, now) for notice, unit, record in rows]
+
+
+def _batches(views: list[NoticeView]) -> list[NoticeBatch]:
+    """Group notices by authority, level and period, keeping the order of ``views``."""
+    groups: dict[tuple[str, str, dt.date, dt.date], list[NoticeView]] = {}
+    for view in views:
+        groups.setdefault((view.level, view.scope, view.first_day, view.last_day), []).append(view)
+    return [NoticeBatch(level=key[0], issuer=items[0].issuer, first_day=key[2], last_day=key[3], notices=items)
+            for key, items in groups.items()]
+
+
+def _notice_or_404(session: Session, notice_id: int) -> tuple[Notice, NoticeView]:
+    row = session.execute(
+        select(Notice, Unit, ApplicationRecord)
+        .outerjoin(Unit, Unit.credit_code == Notice.credit_code)
+        .outerjoin(ApplicationRecord, ApplicationRecord.instance_id == Notice.instance_id)
+        .where(Notice.id == notice_id)
+    ).first()
+    if row is None:
+        abort(404, description=_("公示不存在"))
+    return row[0], _view(row[0], row[1], row[2], engine().clock.now())
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("public.notices"))
+
+
+@bp.get("/notices")
+def notices():
+    """The notices running today, then those that ended in the last ``RECENT_DAYS`` days."""
+    now = engine().clock.now()
+    with engine().db.session() as session:
+        running = _notices(session, now, Notice.closed_at.is_(None), Notice.starts_at <= now, Notice.ends_at > now)
+        ended = _notices(session, now, or_(Notice.closed_at.is_not(None), Notice.ends_at <= now),
+                         Notice.ends_at > now - dt.timedelta(days=RECENT_DAYS))
+    return render_template("public/notices.html", running=_batches(running), ended=_batches(ended),
+                           running_count=len(running), ended_count=len(ended), today=china_date(now),
+                           recent_days=RECENT_DAYS)
+
+
+@bp.get("/notices/<int:notice_id>")
+def notice(notice_id: int):
+    with engine().db.session() as session:
+        _, view = _notice_or_404(session, notice_id)
+    return render_template("public/notice.html", notice=view)
+
+
+# --------------------------------------------------------------------------- evidence uploads
+
+@dataclass(frozen=True)
+class Upload:
+    """An evidence file held in memory until the submission it belongs to is accepted."""
+
+    data: bytes
+    filename: str
+    content_type: str
+    sha256: str
+
+    @property
+    def reference(self) -> str:
+        return f"sha256:{self.sha256}"
+
+
+def _read_upload(field: str) -> Upload | None:
+    """The file posted as ``field``, checked for size and type; None when none was chosen."""
+    posted = request.files.get(field)
+    if posted is None or not posted.filename:
+        return None
+    filename = PurePath(posted.filename.replace("\\", "/")).name.strip()[:200] or "evidence"
+    if PurePath(filename).suffix.lower() not in EVIDENCE_SUFFIXES:
+        raise InvalidInput(_("佐证材料仅接受以下格式：%(types)s", types=", ".join(sorted(EVIDENCE_SUFFIXES))),
+                           field=field)
+    data = posted.stream.read(MAX_EVIDENCE_BYTES + 1)
+    if len(data) > MAX_EVIDENCE_BYTES:
+        raise InvalidInput(_("佐证材料不得超过%(mb)s MB", mb=MAX_EVIDENCE_BYTES // (1024 * 1024)), field=field)
+    if not data:
+        raise InvalidInput(_("上传的文件是空的"), field=field)
+    return Upload(data=data, filename=filename, content_type=posted.mimetype or "application/octet-stream",
+                  sha256=hashlib.sha256(data).hexdigest())
+
+
+def _keep(upload: Upload | None) -> bool:
+    """Store an accepted submission's evidence; False if the store failed (the submission stands)."""
+    if upload is None:
+        return True
+    from web.uploads import FileStore  # written alongside; imported when first needed
+
+    settings = current_app.config["GREENFLOW"]
+    try:
+        FileStore(Path(settings.upload_dir)).save(io.BytesIO(upload.data), upload.filename, upload.content_type)
+    except OSError:
+        current_app.logger.exception("evidence %s could not be stored", upload.reference)
+        return False
+    return True
+
+
+def _form_values(names: tuple[str, ...]) -> dict[str, str]:
+    return {name: request.form.get(name, "").strip() for name in names}
+
+
+def _refusal(err: InvalidInput) -> dict[str, Any]:
+    """What a form page shows for a refused submission: the message, its article and the fields."""
+    return {"message": err.message, "article": getattr(err, "article", None), "fields": dict(err.fields)}
+
+
+# --------------------------------------------------------------------------- objections (第二十条)
+
+def objection_receipt(objection: Objection) -> str:
+    """The receipt number of an objection, e.g. ``YY2026-000042`` (异议)."""
+    return f"YY{china_date(objection.received_at).year}-{objection.id:06d}"
+
+
+def _closed_message(view: NoticeView) -> str:
+    return _("公示期为 %(first)s 至 %(last)s，当前不在公示期内，不受理异议（第二十条）",
+             first=view.first_day.isoformat(), last=view.last_day.isoformat())
+
+
+def _filed_objection(session: Session, instance_id: int, actor: str) -> Objection | None:
+    """The objection this submission filed, found by its one-off actor in the instance's history."""
+    payload = session.scalar(select(Event.payload).where(Event.instance_id == instance_id, Event.actor == actor,
+                                                         Event.type == "objection_filed"))
+    objection_id = json.loads(payload).get("objection_id") if payload else None
+    return session.get(Objection, objection_id) if isinstance(objection_id, int) else None
+
+
+@bp.route("/notices/<int:notice_id>/objection", methods=["GET", "POST"])
+@limiter.limit(POST_LIMIT, methods=["POST"])
+def objection(notice_id: int):
+    """The objection form of a running notice; a filed objection gets a receipt number."""
+    eng = engine()
+    with eng.db.session() as session:
+        row, view = _notice_or_404(session, notice_id)
+    values = _form_values(OBJECTION_FIELDS)
+    if request.method == "GET":
+        return render_template("public/objection.html", notice=view, values=values, refusal=None)
+    refusal: dict[str, Any] | None = None
+    upload: Upload | None = None
+    if not view.is_open:
+        refusal = {"message": _closed_message(view), "article": NOTICE_ARTICLE, "fields": {}}
+    else:
+        actor = public_actor(f"objection-{secrets.token_hex(8)}")
+        try:
+            upload = _read_upload("evidence_file")
+            evidence = values["evidence"]
+            if upload is not None:
+                evidence = "\n".join(filter(None, [evidence, _("附件：%(name)s（%(ref)s，%(size)s 字节）",
+                                                               name=upload.filename, ref=upload.reference,
+                                                               size=len(upload.data))]))
+            payload = {**{k: values[k] or None for k in OBJECTION_FIELDS}, "evidence": evidence or None,
+                       "notice_id": row.id}
+            eng.deliver(row.instance_id, OBJECTION_MESSAGE, payload, actor=actor)
+        except Conflict:  # the application has ended meanwhile
+            refusal = {"message": _closed_message(view), "article": NOTICE_ARTICLE, "fields": {}}
+        except InvalidInput as err:
+            refusal = _refusal(err)
+    if refusal is not None:
+        return render_template("public/objection.html", notice=view, values=values, refusal=refusal), 422
+    stored = _keep(upload)
+    with eng.db.session() as session:
+        filed = _filed_objection(session, row.instance_id, actor.username)
+        receipt = objection_receipt(filed) if filed else None
+        received_at = filed.received_at if filed else eng.clock.now()
+    return render_template("public/objection_receipt.html", notice=view, receipt=receipt,
+                           received_on=china_date(received_at), evidence_stored=stored)
+
+
+# --------------------------------------------------------------------------- complaints (第三十二条)
+
+def _evaluators(session: Session) -> list[Evaluator]:
+    return list(session.scalars(select(Evaluator).order_by(Evaluator.id)))
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+@limiter.limit(POST_LIMIT, methods=["POST"])
+def complaint_new():
+    """The real-name complaint form; a complaint taken starts the ``complaint`` process."""
+    eng = engine()
+    with eng.db.session() as session:
+        evaluators = _evaluators(session)
+    values = _form_values(COMPLAINT_FIELDS)
+    upload: Upload | None = None
+    if request.method == "GET":
+        values["subject_kind"] = request.args.get("subject_kind", "unit")
+        values["unit"] = request.args.get("unit", "").strip()[:200]
+        return render_template("public/complaint.html", values=values, evaluators=evaluators, refusal=None)
+    try:
+        upload = _read_upload("evidence_file")
+        fields: dict[str, Any] = {k: v for k, v in values.items() if v}
+        if values["subject_kind"] == "unit":
+            fields.pop("evaluator_id", None)
+        elif values["subject_kind"] == "evaluator":
+            fields.pop("unit", None)
+        if upload is not None:
+            fields.update(evidence_file=upload.reference, evidence_filename=upload.filename)
+        with eng.db.session() as session:
+            normalise_complaint(session, fields)  # 第三十二条 reasons before the schema's terse ones
+        outcome = eng.start(COMPLAINT_PROCESS, fields, actor=public_actor(f"complaint-{secrets.token_hex(8)}"))
+    except InvalidInput as err:
+        return render_template("public/complaint.html", values=values, evaluators=evaluators,
+                               refusal=_refusal(err)), 422
+    stored = _keep(upload)
+    with eng.db.session() as session:
+        filed = session.scalar(select(Complaint).where(Complaint.instance_id == outcome.instance_id))
+        receipt = filed.receipt if filed else None
+    return render_template("public/complaint_receipt.html", receipt=receipt, evidence_stored=stored)
+
+
+@bp.get("/complaints/status")
+@limiter.limit(LOOKUP_LIMIT)
+def complaint_status_page():
+    """The status of a complaint by its receipt number: received, in process or closed; nothing else."""
+    receipt = request.args.get("receipt", "").strip()[:40]
+    if not receipt:
+        return render_template("public/complaint_status.html", receipt="", status=None, label=None)
+    with engine().db.session() as session:
+        status = complaint_status(session, receipt)
+    if status is None:
+        return render_template("public/complaint_status.html", receipt=receipt, status=None, label=None), 404
+    return render_template("public/complaint_status.html", receipt=receipt, status=status,
+                           label=vocab.word(COMPLAINT_STATUSES, status["status"]))
+
+
+# --------------------------------------------------------------------------- the lists (第三条、第七条)
+
+@dataclass(frozen=True)
+class ListFilters:
+    level: str = ""
+    year: int | None = None
+    unit_type: str = ""
+    city: str = ""
+    q: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> "ListFilters":
+        """The filters of the query string; unknown values are ignored, never an error."""
+        city_codes = {c.code for c in cities()}
+        year = args.get("year", "").strip()
+        page = args.get("page", "").strip()
+        return cls(
+            level=args.get("level", "") if args.get("level") in TARGET_LEVELS else "",
+            year=int(year) if year.isdigit() and len(year) == 4 else None,
+            unit_type=args.get("unit_type", "") if args.get("unit_type") in UNIT_TYPES else "",
+            city=args.get("city", "").upper() if args.get("city", "").upper() in city_codes else "",
+            q=args.get("q", "").strip()[:100],
+            page=max(int(page), 1) if page.isdigit() and len(page) < 7 else 1,
+        )
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        """Query-string arguments for a link (empty filters left out)."""
+        values = {"level": self.level, "year": self.year, "unit_type": self.unit_type, "city": self.city,
+                  "q": self.q, "page": self.page, **changes}
+        return {k: v for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)}
+
+
+@dataclass(frozen=True)
+class ListRow:
+    unit_name: str
+    credit_code: str
+    unit_type: str
+    level: str
+    year: int
+    place: str
+    counted_as_city: bool  # 第七条: on a provincial or national list, shown on the city list
+
+
+def _list_conditions(f: ListFilters) -> list[Any]:
+    conditions: list[Any] = [Listing.status == "listed"]
+    if f.level in ("province", "national"):
+        conditions.append(Listing.level == f.level)
+    # level == "city": every level — 第七条: national and provincial units count as on the city list.
+    if f.year is not None:
+        conditions.append(Listing.year == f.year)
+    if f.unit_type:
+        conditions.append(Listing.unit_type == f.unit_type)
+    if f.city:
+        codes = [f.city, *(c.code for c in counties_of(f.city))]
+        conditions.append(or_(and_(Listing.level == "city", Listing.scope == f.city), Unit.county_code.in_(codes)))
+    if f.q:
+        conditions.append(or_(Unit.name.contains(f.q, autoescape=True),
+                              Listing.credit_code.contains(f.q.upper(), autoescape=True)))
+    return conditions
+
+
+@bp.get("/lists")
+def lists():
+    """The published lists: filter by level, year, unit type and city, search by name or credit code."""
+    f = ListFilters.from_args(request.args)
+    base = select(Listing, Unit).outerjoin(Unit, Unit.credit_code == Listing.credit_code).where(*_list_conditions(f))
+    with engine().db.session() as session:
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        pages = max(math.ceil(total / PAGE_SIZE), 1)
+        page = min(f.page, pages)
+        rows = session.execute(
+            base.order_by(Listing.year.desc(), case(_LEVEL_ORDER, value=Listing.level), Unit.name,
+                          Listing.credit_code, Listing.id)
+            .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+        ).all()
+        years = sorted(session.scalars(select(Listing.year).where(Listing.status == "listed").distinct()),
+                       reverse=True)
+    items = [ListRow(unit_name=unit.name if unit else "", credit_code=listing.credit_code,
+                     unit_type=listing.unit_type, level=listing.level, year=listing.year,
+                     place=_place(unit.county_code if unit else (listing.scope if listing.level == "city" else None)),
+                     counted_as_city=f.level == "city" and listing.level != "city")
+             for listing, unit in rows]
+    return render_template("public/lists.html", filters=f, rows=items, total=total, page=page, pages=pages,
+                           years=years, cities=cities(), levels=vocab.options(vocab.LEVELS),
+                           unit_types=vocab.options(vocab.UNIT_TYPES))

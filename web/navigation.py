@@ -1,0 +1,39 @@
+"""The top navigation: what each logged-in user can reach, by role."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+OFFICIAL_ROLES = ("county_official", "city_official", "province_official", "expert", "bureau_eco",
+                  "bureau_emergency", "bureau_market", "bureau_tax", "evaluator")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    active: bool
+
+
+def nav_items() -> list[NavItem]:
+    if not current_user.is_authenticated:
+        return []
+    actor = current_user.actor
+    items: list[tuple[str, str]] = []
+    if any(actor.has_role(r) for r in OFFICIAL_ROLES):
+        items.append((_("待办事项"), url_for("inbox.index")))
+    if actor.has_role("applicant"):
+        items.append((_("我的申报"), url_for("portal.index")))
+    if any(actor.has_role(r) for r in ("auditor", "province_official", "process_owner", "city_official",
+                                       "county_official")):
+        items.append((_("流程实例"), url_for("instances.index")))
+    if actor.has_role("process_owner"):
+        items.append((_("工作日历"), url_for("admin.calendar_page")))
+    return [NavItem(label, url, request.path.startswith(url.split("?")[0]) and url != "/") for label, url in items]
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["nav_items"] = nav_items

@@ -1,0 +1,267 @@
+/*
+ * Process diagrams with the progress of an instance (bpmn-js NavigatedViewer, no build step).
+ *
+ * Every element <div class="diagram-panel" data-diagram-src="URL"> on the page (see the macro in
+ * templates/_diagram.html) fetches JSON from URL:
+ *
+ *   {"diagrams": [{"process_id": "...", "name": "...", "xml": "<bpmn:definitions ...>",
+ *                  "completed": ["Task_a", ...], "current": ["Task_b", ...]}, ...]}
+ *
+ * and shows the diagrams, one at a time with a tab bar when there are several. Completed
+ * elements get the marker class "done", current ones "current"; a sequence flow is "done" when
+ * its source is completed and its target completed or current (styles: css/diagram.css).
+ * After each import the panel carries data-diagram-ready="1" and data-diagram-process="<id>";
+ * on an error the message is shown in the panel and data-diagram-error="1" is set.
+ */
+(function () {
+  'use strict';
+
+  var FONT_FAMILY = '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", Arial, sans-serif';
+
+  if (window.greenflowDiagram) { // the macro was used twice on one page: scripts load twice
+    window.greenflowDiagram.initAll();
+    return;
+  }
+
+  function message(panel, key, fallback) {
+    return panel.getAttribute('data-msg-' + key) || fallback;
+  }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+
+  function showStatus(panel, text, isError) {
+    var status = panel.querySelector('.diagram-status');
+    if (!status) {
+      status = element('p', 'diagram-status');
+      panel.insertBefore(status, panel.firstChild);
+    }
+    status.textContent = text || '';
+    status.hidden = !text;
+    status.classList.toggle('diagram-error', !!isError);
+    if (isError) {
+      status.setAttribute('role', 'alert');
+      panel.setAttribute('data-diagram-error', '1');
+    } else {
+      status.removeAttribute('role');
+    }
+  }
+
+  function asList(value) {
+    return Array.isArray(value) ? value.filter(function (v) { return typeof v === 'string'; }) : [];
+  }
+
+  function validDiagrams(data) {
+    if (!data || !Array.isArray(data.diagrams)) {
+      throw new Error('unexpected response: no "diagrams" list');
+    }
+    return data.diagrams.filter(function (d) { return d && typeof d.xml === 'string' && d.xml; });
+  }
+
+  /* Marks completed/current elements and the sequence flows taken between them. */
+  function applyMarkers(viewer, diagram) {
+    var canvas = viewer.get('canvas');
+    var registry = viewer.get('elementRegistry');
+    var completed = {};
+    var current = {};
+    asList(diagram.completed).forEach(function (id) { completed[id] = true; });
+    asList(diagram.current).forEach(function (id) { current[id] = true; });
+
+    Object.keys(completed).forEach(function (id) {
+      if (registry.get(id) && !current[id]) { canvas.addMarker(id, 'done'); }
+    });
+    Object.keys(current).forEach(function (id) {
+      if (registry.get(id)) { canvas.addMarker(id, 'current'); }
+    });
+    registry.filter(function (el) { return el.type === 'bpmn:SequenceFlow'; }).forEach(function (flow) {
+      var bo = flow.businessObject || {};
+      var source = bo.sourceRef && bo.sourceRef.id;
+      var target = bo.targetRef && bo.targetRef.id;
+      if (source && target && completed[source] && (completed[target] || current[target])) {
+        canvas.addMarker(flow.id, 'done');
+      }
+    });
+  }
+
+  var MIN_HEIGHT = 240;
+  var MAX_HEIGHT = 560;
+
+  /* Gives the canvas the height the diagram needs at the panel's width (within bounds), then fits. */
+  function fit(viewer, container) {
+    var canvas = viewer.get('canvas');
+    var inner = canvas.viewbox().inner;
+    if (container && inner && inner.width > 0 && container.clientWidth > 0) {
+      var wanted = Math.round(container.clientWidth * inner.height / inner.width) + 60;
+      container.style.height = Math.max(MIN_HEIGHT, Math.min(MAX_HEIGHT, wanted)) + 'px';
+      canvas.resized();
+    }
+    canvas.zoom('fit-viewport', 'auto');
+  }
+
+  function toolbar(panel, viewer, container) {
+    var bar = element('div', 'diagram-toolbar');
+    [['zoom-in', '+', function () { viewer.get('zoomScroll').stepZoom(1); }],
+      ['zoom-out', '\u2212', function () { viewer.get('zoomScroll').stepZoom(-1); }],
+      ['fit', '\u2922', function () { fit(viewer, container); }]].forEach(function (spec) {
+      var button = element('button', 'diagram-' + spec[0], spec[1]);
+      button.type = 'button';
+      button.title = message(panel, spec[0], spec[0]);
+      button.setAttribute('aria-label', button.title);
+      button.addEventListener('click', spec[2]);
+      bar.appendChild(button);
+    });
+    return bar;
+  }
+
+  function Panel(node) {
+    this.node = node;
+    this.viewer = null;
+    this.diagrams = [];
+    this.tabs = [];
+    this.canvas = null;
+    this.index = -1;
+    this.token = 0;
+  }
+
+  Panel.prototype.fail = function (err) {
+    var detail = err && err.message ? err.message : String(err);
+    this.node.setAttribute('data-diagram-ready', '0');
+    showStatus(this.node, message(this.node, 'error', 'The diagram could not be shown') + ': ' + detail, true);
+    if (window.console && console.warn) { console.warn('diagram:', err); }
+  };
+
+  Panel.prototype.start = function () {
+    var self = this;
+    var node = this.node;
+    var fallback = node.querySelector('.diagram-fallback');
+    if (fallback) { fallback.hidden = true; }
+    node.setAttribute('data-diagram-ready', '0');
+    if (typeof window.BpmnJS !== 'function') {
+      showStatus(node, message(node, 'missing', 'The diagram viewer (bpmn-js) is not installed'), true);
+      return Promise.resolve();
+    }
+    var src = node.getAttribute('data-diagram-src');
+    if (!src) {
+      this.fail(new Error('no data-diagram-src'));
+      return Promise.resolve();
+    }
+    showStatus(node, message(node, 'loading', 'Loading…'), false);
+    return window.fetch(src, {credentials: 'same-origin', headers: {Accept: 'application/json'}})
+      .then(function (response) {
+        if (!response.ok) { throw new Error('HTTP ' + response.status); }
+        return response.json();
+      })
+      .then(function (data) { return self.show(data); })
+      .catch(function (err) { self.fail(err); });
+  };
+
+  /* Renders already fetched data (also used by tests). */
+  Panel.prototype.show = function (data) {
+    var node = this.node;
+    this.diagrams = validDiagrams(data);
+    if (!this.diagrams.length) {
+      node.setAttribute('data-diagram-ready', '1');
+      showStatus(node, message(node, 'empty', 'No diagram'), false);
+      return Promise.resolve();
+    }
+    this.build();
+    return this.select(0);
+  };
+
+  Panel.prototype.build = function () {
+    var self = this;
+    var node = this.node;
+    if (!node.querySelector('.diagram-status')) { showStatus(node, '', false); }
+    var old = node.querySelector('.diagram-tabs');
+    if (old) { old.parentNode.removeChild(old); }
+    this.tabs = [];
+    if (this.diagrams.length > 1) {
+      var bar = element('div', 'diagram-tabs');
+      bar.setAttribute('role', 'tablist');
+      this.diagrams.forEach(function (diagram, i) {
+        var tab = element('button', 'diagram-tab', diagram.name || diagram.process_id || String(i + 1));
+        tab.type = 'button';
+        tab.setAttribute('role', 'tab');
+        tab.setAttribute('data-process-id', diagram.process_id || '');
+        tab.addEventListener('click', function () { self.select(i); });
+        bar.appendChild(tab);
+        self.tabs.push(tab);
+      });
+      node.insertBefore(bar, node.querySelector('.diagram-status').nextSibling);
+    }
+    if (!this.canvas) {
+      this.canvas = element('div', 'diagram-canvas');
+      node.insertBefore(this.canvas, node.querySelector('.diagram-legend')); // null: at the end
+      this.viewer = new window.BpmnJS({
+        container: this.canvas,
+        textRenderer: {defaultStyle: {fontFamily: FONT_FAMILY}, externalStyle: {fontFamily: FONT_FAMILY}}
+      });
+      this.canvas.appendChild(toolbar(node, this.viewer, this.canvas));
+      var timer = null;
+      window.addEventListener('resize', function () {
+        window.clearTimeout(timer);
+        timer = window.setTimeout(function () {
+          if (self.node.getAttribute('data-diagram-ready') === '1') { fit(self.viewer, self.canvas); }
+        }, 150);
+      });
+    }
+    var legend = node.querySelector('.diagram-legend');
+    if (legend) { legend.hidden = false; }
+  };
+
+  Panel.prototype.select = function (i) {
+    var self = this;
+    var node = this.node;
+    var diagram = this.diagrams[i];
+    var token = ++this.token;
+    this.index = i;
+    this.tabs.forEach(function (tab, j) {
+      tab.classList.toggle('active', j === i);
+      tab.setAttribute('aria-selected', j === i ? 'true' : 'false');
+    });
+    node.setAttribute('data-diagram-ready', '0');
+    node.removeAttribute('data-diagram-error');
+    node.setAttribute('data-diagram-process', diagram.process_id || '');
+    return this.viewer.importXML(diagram.xml)
+      .then(function () {
+        if (token !== self.token) { return; } // another tab was chosen meanwhile
+        applyMarkers(self.viewer, diagram);
+        fit(self.viewer, self.canvas);
+        showStatus(node, '', false);
+        node.setAttribute('data-diagram-ready', '1');
+      })
+      .catch(function (err) {
+        if (token === self.token) { self.fail(err); }
+      });
+  };
+
+  function initPanel(node) {
+    if (node.getAttribute('data-diagram-init')) { return null; }
+    node.setAttribute('data-diagram-init', '1');
+    var panel = new Panel(node);
+    node.greenflowDiagram = panel;
+    try {
+      panel.start();
+    } catch (err) { // never let an exception escape into the page
+      panel.fail(err);
+    }
+    return panel;
+  }
+
+  function initAll() {
+    var nodes = document.querySelectorAll('.diagram-panel[data-diagram-src]');
+    for (var i = 0; i < nodes.length; i += 1) { initPanel(nodes[i]); }
+  }
+
+  window.greenflowDiagram = {initAll: initAll, initPanel: initPanel, Panel: Panel};
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', initAll);
+  } else {
+    initAll();
+  }
+}());
