@@ -229,6 +229,12 @@ class WorkflowEngine:
         with self.db.session() as session:
             return self.specs.load(session, version_id).form(name)
 
+    def start_form(self, version_id: int, process_id: str) -> dict | None:
+        """The JSON Schema of a process's start form, if it has one."""
+        with self.db.session() as session:
+            loaded = self.specs.load(session, version_id)
+            return loaded.form(loaded.start_meta(process_id).get("form"))
+
     def count_instances(self) -> dict[str, int]:
         with self.db.session() as session:
             return dict(session.execute(select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)).all())

@@ -6,11 +6,43 @@ whose command failed stays unreferenced and is never served.
 """
 from __future__ import annotations
 
+from flask import session as web_session
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import Attachment
 from web.extensions import engine
+
+
+MAX_REMEMBERED = 50
+
+
+def remember_uploads(files: list) -> None:
+    """Remember, in the user's session, the files this user uploaded (a re-shown form keeps them)."""
+    new = [f.sha256 for f in files if getattr(f, "new", True)]
+    if new:
+        known = [sha for sha in web_session.get("uploads", []) if sha not in new]
+        web_session["uploads"] = (known + new)[-MAX_REMEMBERED:]
+
+
+def unknown_kept_files(files: list, instance_id: int | None) -> dict[str, str]:
+    """Errors for files a form claims to keep but this user never uploaded nor the instance holds.
+
+    A hidden ``sha256:`` input is only a claim: knowing a file's hash must not let anyone
+    attach (and so download) somebody else's file.
+    """
+    uploaded = set(web_session.get("uploads", []))
+    errors: dict[str, str] = {}
+    eng = engine()
+    with eng.db.session() as session:
+        for f in files:
+            if getattr(f, "new", True) or f.sha256 in uploaded:
+                continue
+            if instance_id is not None and attachment(session, instance_id, f.sha256) is not None:
+                continue
+            errors[f.field] = _("请重新上传该文件")
+    return errors
 
 
 def record_attachments(instance_id: int, files: list, *, by: str) -> None:

@@ -28,6 +28,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "notice_waits_for_objections": ("公示结束，等待异议核查", "Notice waits for objections"),
     "objection_filed": ("收到异议", "Objection filed"),
     "outcome_recorded": ("记录结果", "Outcome recorded"),
+    "eligibility_checked": ("资格审查", "Eligibility checked"),
     "listing_recorded": ("列入名单", "Listed"),
     "instance_completed": ("办结", "Completed"),
     "instance_cancelled": ("撤销", "Cancelled"),

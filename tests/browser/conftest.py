@@ -21,6 +21,7 @@ elsewhere. Mark every browser test module with ``pytestmark = pytest.mark.browse
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import threading
@@ -38,6 +39,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DEMO_PASSWORD = "browser-demo-pw"
 TIMEOUT_MS = 15_000
+SITE_START = dt.datetime(2026, 4, 7, 1, 0, tzinfo=dt.timezone.utc)  # a Tuesday, 09:00 in 贵阳
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class DemoSite:
     app: object  # flask.Flask
     password: str
     report: str  # what ``greenflow demo`` prints: accounts and the sample applications
+    clock: object  # engine.clock.FrozenClock shared with the server
 
     @property
     def engine(self):
@@ -85,9 +88,13 @@ def demo_site(chromium_path, tmp_path_factory):
     """A demo database as ``greenflow demo`` builds it, served by waitress in a daemon thread."""
     from waitress import create_server
 
+    from engine.clock import FrozenClock, set_clock
     from handlers import demo, setup
     from web.app import create_app
 
+    # A frozen "now" the tests may move (e.g. past a notice's end); the server thread reads it too.
+    clock = FrozenClock(SITE_START)
+    previous_clock = set_clock(clock)
     folder = tmp_path_factory.mktemp("browser-site")
     app = create_app({"database_url": f"sqlite:///{folder / 'greenflow.db'}", "secret_key": "test",
                       "upload_dir": str(folder / "uploads")})
@@ -103,11 +110,13 @@ def demo_site(chromium_path, tmp_path_factory):
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, name="browser-test-server", daemon=True)
     thread.start()
-    yield DemoSite(url=f"http://127.0.0.1:{server.effective_port}", app=app, password=DEMO_PASSWORD, report=report)
+    yield DemoSite(url=f"http://127.0.0.1:{server.effective_port}", app=app, password=DEMO_PASSWORD, report=report,
+                   clock=clock)
     server.task_dispatcher.shutdown(timeout=5)
     server.close()
     thread.join(timeout=5)
     engine.db.dispose()
+    set_clock(previous_clock)
 
 
 @pytest.fixture(scope="session")

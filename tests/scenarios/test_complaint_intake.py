@@ -13,7 +13,7 @@ from engine.errors import InvalidInput, RuleViolation
 from engine.identity import public_actor
 from engine.models import ProcessInstance
 from handlers import demo
-from handlers.complaints import Complaint, complaint_status, parse_receipt
+from handlers.complaints import Complaint, complaint_status, normalise_complaint, parse_receipt
 from handlers.divisions import city_of
 from handlers.records import Listing, Unit
 
@@ -113,12 +113,20 @@ def test_a_removed_unit_is_no_longer_on_a_list(green):
 @pytest.mark.parametrize("missing", ["reporter_name", "id_number", "contact"])
 def test_an_anonymous_complaint_is_refused_citing_article_32(green, missing):
     list_unit(green.engine, demo.UNITS[0])
-    with pytest.raises(InvalidInput):  # the form schema requires them already
+    with pytest.raises(InvalidInput):  # the start form requires them
         file_complaint(green, **{missing: None})
-    with pytest.raises(RuleViolation) as refused:  # blank or "匿名" gets past the schema, not the hook
-        file_complaint(green, **{missing: "匿名" if missing == "reporter_name" else "   "})
+    with green.engine.db.session() as s, pytest.raises(RuleViolation) as refused:  # the check the portal runs first
+        normalise_complaint(s, {"subject_kind": "unit", "unit": demo.UNITS[0].credit_code, **REPORTER, missing: " "})
     assert refused.value.article == "第三十二条" and "实名" in refused.value.message
     assert missing in refused.value.fields
+    assert counts(green) == (0, 0)
+
+
+def test_a_made_up_name_is_refused_by_the_start_hook(green):
+    list_unit(green.engine, demo.UNITS[0])
+    with pytest.raises(RuleViolation) as refused:
+        file_complaint(green, reporter_name="匿名")
+    assert refused.value.article == "第三十二条" and refused.value.fields.keys() == {"reporter_name"}
     assert counts(green) == (0, 0)
 
 

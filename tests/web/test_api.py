@@ -204,7 +204,9 @@ def test_a_whole_application_through_the_api(green, as_user):
     # the applicant sees the message, not the objector's identity; the city sees it all
     events = applicant.get(f"/instances/{iid}/events").json["items"]
     [message] = [e for e in events if e["type"] == "message_received"]
-    assert message["redacted"] and OBJECTION["id_number"] not in json.dumps(applicant.get(f"/instances/{iid}").json)
+    party_view = json.dumps(applicant.get(f"/instances/{iid}").json, ensure_ascii=False)
+    assert message["redacted"] and OBJECTION["id_number"] not in party_view and OBJECTION["name"] not in party_view
+    assert OBJECTION["matter"] in party_view  # what was objected, not who objected
     assert OBJECTION["id_number"] in json.dumps(city.get(f"/instances/{iid}/events").json)
 
     green.end_notice()

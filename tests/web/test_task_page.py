@@ -138,3 +138,22 @@ def test_upload_is_stored_and_downloadable_only_by_those_who_may_see_it(site):
     assert site.client("ent-u2").get(url).status_code == 403
     assert site.client(COUNTY).get(f"/instances/{iid}/files/{'0' * 64}").status_code == 404
     assert green.task(iid, "review").status == "open"
+
+
+def test_a_forged_kept_file_hash_is_refused(site, tmp_path):
+    """Naming somebody else's file by its hash in the hidden input must not attach it."""
+    green = site.scenario
+    owner = site.client("ent-u1")
+    data = {k: ("true" if v else "false") if isinstance(v, bool) else str(v)
+            for k, v in demo.application_data(U1).items()}
+    data["report_file"] = (io.BytesIO(PDF), "报告.pdf", "application/pdf")
+    iid = int(owner.post("/portal/apply", data=data, content_type="multipart/form-data")
+              .headers["Location"].rsplit("/", 1)[1])
+    sha = site.engine.instance(iid)["data"]["application"]["report_file"]
+    thief = site.client("ent-u2")
+    stolen = {k: ("true" if v else "false") if isinstance(v, bool) else str(v)
+              for k, v in demo.application_data(demo.UNITS[1]).items()}
+    stolen["report_file"] = sha
+    response = thief.post("/portal/apply", data=stolen)
+    assert response.status_code == 422 and 'data-field="report_file"' in response.get_data(as_text=True)
+    assert thief.get(f"/instances/{iid}/files/{sha.removeprefix('sha256:')}").status_code == 403

@@ -1,8 +1,9 @@
 """What the API returns: plain JSON-ready dicts, dates as ISO 8601 with their offset.
 
 An applicant (a caller with no official role) reads its own applications, but not what
-others said about it in confidence: the personal data of a public objector (第二十条) and
-the officials' internal working notes (comments, CC notes, delegation drafts).
+others said about it in confidence: who objected during the public notice (第二十条: the
+objector's name, ID number, organisation and contact) and the officials' internal working
+notes (comments, CC, transfer and delegation notes, drafts, urging).
 """
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ PARTY_ROLES = frozenset({"applicant"})
 # Events whose payload is the officials' internal working, hidden from parties.
 INTERNAL_EVENTS = frozenset({"comment_added", "task_cc", "task_delegated", "delegation_resolved",
                              "task_transferred", "task_urged"})
-# Workflow data copied from a message someone else sent (the objection with the objector's identity).
-PARTY_HIDDEN_DATA = frozenset({"objection"})
+# A public objection (第二十条) sits in the workflow data under this key (also inside ``objections``);
+# the applicant may read what was objected, not who objected.
+OBJECTION_KEY = "objection"
+OBJECTOR_FIELDS = frozenset({"name", "id_number", "organisation", "contact"})
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -64,9 +67,23 @@ def instance_for(actor: Actor, view: dict) -> dict:
     """The engine's instance view as ``actor`` may read it (see the module docstring)."""
     view = {**view, "events": events_for(actor, view["events"])}
     if is_party(actor):
-        view["data"] = {key: value for key, value in view["data"].items() if key not in PARTY_HIDDEN_DATA}
+        view["data"] = _without_objectors(view["data"])
         view["tasks"] = [{**task, "draft": None} for task in view["tasks"]]
     return view
+
+
+def _without_objectors(value: Any) -> Any:
+    """``value`` with the objector's identity removed from every objection in it (at any depth)."""
+    if isinstance(value, list):
+        return [_without_objectors(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    cleaned = {}
+    for key, item in value.items():
+        if key == OBJECTION_KEY and isinstance(item, dict):
+            item = {k: v for k, v in item.items() if k not in OBJECTOR_FIELDS}
+        cleaned[key] = _without_objectors(item)
+    return cleaned
 
 
 def task_for(actor: Actor, task: dict) -> dict:

@@ -13,6 +13,7 @@ from engine.models import ProcessInstance
 from web import access, vocab
 from web.attachments import attachment, attachments_of
 from web.extensions import engine
+from web.submission import start_form_entries
 from web.timeline import timeline_of
 from web.uploads import FileStore
 
@@ -54,7 +55,8 @@ def show(instance_id: int):
         documents = attachments_of(session, instance_id)
     instance = eng.instance(instance_id)
     return render_template("instances/show.html", instance=instance, summary=instance["summary"],
-                           timeline=timeline_of(instance["events"]), documents=documents, vocab=vocab)
+                           timeline=timeline_of(instance["events"]), documents=documents, vocab=vocab,
+                           submitted=start_form_entries(instance, {d.sha256: d.filename for d in documents}))
 
 
 @bp.get("/<int:instance_id>/diagram.json")

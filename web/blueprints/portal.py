@@ -13,8 +13,9 @@ from engine.errors import InvalidInput
 from engine.models import HumanTask, InstanceFacet, ProcessInstance
 from handlers.records import ApplicationRecord, Evaluator
 from web import access, formkit, vocab
-from web.attachments import attachments_of, record_attachments
+from web.attachments import attachments_of, record_attachments, remember_uploads, unknown_kept_files
 from web.extensions import engine
+from web.submission import start_form_entries
 from web.timeline import timeline_of
 from web.uploads import FileStore
 
@@ -98,7 +99,8 @@ def _render_apply(values: dict, errors: dict | None = None, status: int = 200):
     shown = copy.deepcopy(schema)
     shown["properties"]["evaluator_id"]["oneOf"] = [{"const": k, "title": n} for k, n in _evaluators()]
     fields = formkit.build_fields(shown, ui, values, errors or {})
-    return render_template("portal/apply.html", fields=fields, schema=schema, errors=errors or {}), status
+    return render_template("portal/apply.html", fields=fields, schema=schema, errors=errors or {},
+                           top_errors=formkit.unplaced_errors(fields, errors or {})), status
 
 
 @bp.get("/apply")
@@ -116,14 +118,17 @@ def submit_application():
     schema, ui, _version = _form_parts()
     store = FileStore(Path(current_app.config["GREENFLOW"].upload_dir))
     parsed = formkit.parse_submission(schema, ui, request.form, request.files, store)
+    remember_uploads(parsed.files)
     if parsed.action:
         return _render_apply(parsed.values)
-    if parsed.errors:
-        return _render_apply(parsed.values, parsed.errors, 422)
+    errors = unknown_kept_files(parsed.files, None)
+    if parsed.errors or errors:
+        errors.update(formkit.validation_errors(schema, parsed, form_name=schema.get("title", "")))
+        return _render_apply(parsed.values, errors, 422)
     try:
         outcome = engine().start(PROCESS, parsed.data, actor=current_user.actor)
     except InvalidInput as exc:
-        return _render_apply(parsed.values, exc.fields or {"": exc.message}, 422)
+        return _render_apply(parsed.values, exc.fields or {"data": exc.message}, 422)
     record_attachments(outcome.instance_id, parsed.files, by=current_user.actor.username)
     flash(_("申报已提交"), "success")
     return redirect(url_for("portal.application", instance_id=outcome.instance_id), code=303)
@@ -144,4 +149,5 @@ def application(instance_id: int):
     eligibility = view["data"].get("eligibility") or {}
     return render_template("portal/application.html", instance=view, summary=view["summary"], record=record,
                            my_tasks=my_tasks, timeline=timeline_of(events), documents=documents,
-                           eligibility=eligibility, outcomes=OUTCOMES, vocab=vocab)
+                           eligibility=eligibility, outcomes=OUTCOMES, vocab=vocab,
+                           submitted=start_form_entries(view, {d.sha256: d.filename for d in documents}))

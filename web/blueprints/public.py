@@ -13,7 +13,8 @@
   counts as on the city list of its city (第七条) and is shown with the level it was listed at.
 
 Every form carries a CSRF token and every POST is rate-limited per client. Uploaded evidence
-is kept in the content-addressed store (``web.uploads``) only once the submission is accepted,
+is checked in memory, then written to the content-addressed store (``web.uploads``) and
+attached to the instance (for the officials' task page) only once the submission is accepted,
 so a refused objection or complaint leaves nothing behind.
 """
 from __future__ import annotations
@@ -25,12 +26,13 @@ import json
 import math
 import secrets
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine.clock import china_date
@@ -42,8 +44,10 @@ from handlers.complaints import PROCESS_ID as COMPLAINT_PROCESS, Complaint, comp
 from handlers.divisions import PROVINCE, cities, city_of, counties_of, division
 from handlers.notices import OBJECTION_MESSAGE
 from handlers.records import ApplicationRecord, Evaluator, Listing, Notice, Objection, Unit
-from web import vocab
+from web import uploads, vocab
+from web.attachments import record_attachments
 from web.extensions import engine, limiter
+from web.formkit import UploadedFile
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -59,7 +63,6 @@ LOOKUP_LIMIT = "30 per minute"  # the receipt lookup: enough for a person, not f
 PAGE_SIZE = 20
 RECENT_DAYS = 30  # notices that ended this many days ago or less are still shown
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
-EVIDENCE_SUFFIXES = frozenset({".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".zip", ".txt"})
 NOTICE_ARTICLE = "第二十条"
 OBJECTION_FIELDS = ("name", "id_number", "organisation", "contact", "matter", "evidence")
 COMPLAINT_FIELDS = ("subject_kind", "unit", "evaluator_id", "reporter_name", "id_number", "contact", "matter",
@@ -202,6 +205,7 @@ def notice(notice_id: int):
 class Upload:
     """An evidence file held in memory until the submission it belongs to is accepted."""
 
+    field: str  # the attachment's field on the instance
     data: bytes
     filename: str
     content_type: str
@@ -212,35 +216,49 @@ class Upload:
         return f"sha256:{self.sha256}"
 
 
-def _read_upload(field: str) -> Upload | None:
-    """The file posted as ``field``, checked for size and type; None when none was chosen."""
-    posted = request.files.get(field)
+def _read_upload(form_field: str, *, field: str) -> Upload | None:
+    """The file posted as ``form_field``, checked as ``web.uploads.FileStore`` will check it.
+
+    Size, extension and leading bytes are checked here, in memory, so that a file is written
+    to the store only once its objection or complaint has been accepted, and the store can
+    then not refuse it. None when no file was chosen; InvalidInput names ``form_field``.
+    """
+    posted = request.files.get(form_field)
     if posted is None or not posted.filename:
         return None
-    filename = PurePath(posted.filename.replace("\\", "/")).name.strip()[:200] or "evidence"
-    if PurePath(filename).suffix.lower() not in EVIDENCE_SUFFIXES:
-        raise InvalidInput(_("佐证材料仅接受以下格式：%(types)s", types=", ".join(sorted(EVIDENCE_SUFFIXES))),
-                           field=field)
+    filename = uploads.safe_filename(posted.filename)
+    extension = uploads.extension_of(filename)
+    if extension not in uploads.DEFAULT_ALLOWED:
+        raise InvalidInput(_("佐证材料仅接受以下格式：%(types)s", types=" ".join(uploads.DEFAULT_ALLOWED)),
+                           field=form_field)
     data = posted.stream.read(MAX_EVIDENCE_BYTES + 1)
     if len(data) > MAX_EVIDENCE_BYTES:
-        raise InvalidInput(_("佐证材料不得超过%(mb)s MB", mb=MAX_EVIDENCE_BYTES // (1024 * 1024)), field=field)
+        raise InvalidInput(_("佐证材料不得超过%(mb)s MB", mb=MAX_EVIDENCE_BYTES // uploads.MiB), field=form_field)
     if not data:
-        raise InvalidInput(_("上传的文件是空的"), field=field)
-    return Upload(data=data, filename=filename, content_type=posted.mimetype or "application/octet-stream",
-                  sha256=hashlib.sha256(data).hexdigest())
+        raise InvalidInput(_("上传的文件是空的"), field=form_field)
+    magics = uploads.MAGIC.get(extension)
+    if magics and not data.startswith(magics):
+        raise InvalidInput(_("文件内容与扩展名不符：%(name)s", name=filename), field=form_field)
+    return Upload(field=field, data=data, filename=filename,
+                  content_type=posted.mimetype or "application/octet-stream", sha256=hashlib.sha256(data).hexdigest())
 
 
-def _keep(upload: Upload | None) -> bool:
-    """Store an accepted submission's evidence; False if the store failed (the submission stands)."""
+def _keep(upload: Upload | None, instance_id: int, actor: str) -> bool:
+    """Store an accepted submission's evidence and attach it to the instance, for the officials.
+
+    Returns False if that failed: the submission stands, and the receipt page says so.
+    """
     if upload is None:
         return True
-    from web.uploads import FileStore  # written alongside; imported when first needed
-
-    settings = current_app.config["GREENFLOW"]
+    store = uploads.FileStore(Path(current_app.config["GREENFLOW"].upload_dir))
     try:
-        FileStore(Path(settings.upload_dir)).save(io.BytesIO(upload.data), upload.filename, upload.content_type)
-    except OSError:
-        current_app.logger.exception("evidence %s could not be stored", upload.reference)
+        stored = store.save(io.BytesIO(upload.data), upload.filename, upload.content_type,
+                            max_bytes=MAX_EVIDENCE_BYTES, field=upload.field)
+        record_attachments(instance_id, [UploadedFile(field=upload.field, sha256=stored.sha256,
+                                                      filename=stored.filename, content_type=stored.content_type,
+                                                      size=stored.size)], by=actor)
+    except (OSError, InvalidInput, SQLAlchemyError):
+        current_app.logger.exception("evidence %s of instance %s could not be kept", upload.reference, instance_id)
         return False
     return True
 
@@ -291,7 +309,7 @@ def objection(notice_id: int):
     else:
         actor = public_actor(f"objection-{secrets.token_hex(8)}")
         try:
-            upload = _read_upload("evidence_file")
+            upload = _read_upload("evidence_file", field="objection_evidence")
             evidence = values["evidence"]
             if upload is not None:
                 evidence = "\n".join(filter(None, [evidence, _("附件：%(name)s（%(ref)s，%(size)s 字节）",
@@ -306,7 +324,7 @@ def objection(notice_id: int):
             refusal = _refusal(err)
     if refusal is not None:
         return render_template("public/objection.html", notice=view, values=values, refusal=refusal), 422
-    stored = _keep(upload)
+    stored = _keep(upload, row.instance_id, actor.username)
     with eng.db.session() as session:
         filed = _filed_objection(session, row.instance_id, actor.username)
         receipt = objection_receipt(filed) if filed else None
@@ -335,7 +353,7 @@ def complaint_new():
         values["unit"] = request.args.get("unit", "").strip()[:200]
         return render_template("public/complaint.html", values=values, evaluators=evaluators, refusal=None)
     try:
-        upload = _read_upload("evidence_file")
+        upload = _read_upload("evidence_file", field="evidence_file")
         fields: dict[str, Any] = {k: v for k, v in values.items() if v}
         if values["subject_kind"] == "unit":
             fields.pop("evaluator_id", None)
@@ -345,11 +363,12 @@ def complaint_new():
             fields.update(evidence_file=upload.reference, evidence_filename=upload.filename)
         with eng.db.session() as session:
             normalise_complaint(session, fields)  # 第三十二条 reasons before the schema's terse ones
-        outcome = eng.start(COMPLAINT_PROCESS, fields, actor=public_actor(f"complaint-{secrets.token_hex(8)}"))
+        actor = public_actor(f"complaint-{secrets.token_hex(8)}")
+        outcome = eng.start(COMPLAINT_PROCESS, fields, actor=actor)
     except InvalidInput as err:
         return render_template("public/complaint.html", values=values, evaluators=evaluators,
                                refusal=_refusal(err)), 422
-    stored = _keep(upload)
+    stored = _keep(upload, outcome.instance_id, actor.username)
     with eng.db.session() as session:
         filed = session.scalar(select(Complaint).where(Complaint.instance_id == outcome.instance_id))
         receipt = filed.receipt if filed else None

@@ -16,8 +16,9 @@ from engine import calendar
 from engine.clock import CHINA
 from engine.errors import EngineError, InvalidInput
 from web import access, formkit, people, vocab
-from web.attachments import attachments_of, record_attachments
+from web.attachments import attachments_of, record_attachments, remember_uploads, unknown_kept_files
 from web.extensions import engine
+from web.submission import start_form_entries
 from web.timeline import timeline_of
 from web.uploads import FileStore
 
@@ -102,7 +103,8 @@ def render_task(task: dict, *, values: dict | None = None, errors: dict | None =
         can_act=can_act, is_delegate=is_delegate, supervises=access.supervises(actor, task),
         claimed_by_me=task["assignee"] == actor.username, transfer_to=transfer_to, delegate_to=delegate_to,
         cc_to=cc_to, documents=documents, timeline=timeline_of(instance["events"]), due_date=due_date,
-        days_left=days_left, overdue=bool(task["due_at"]) and task["status"] == "open"
+        days_left=days_left, submitted=start_form_entries(instance, {d.sha256: d.filename for d in documents}),
+        top_errors=formkit.unplaced_errors(fields or [], errors or {}), overdue=bool(task["due_at"]) and task["status"] == "open"
         and dt.datetime.fromisoformat(task["due_at"]) < eng.clock.now(), vocab=vocab, form_schema=schema,
         errors=errors or {}), status
 
@@ -124,10 +126,13 @@ def submit(task_id: int):
     store = FileStore(Path(current_app.config["GREENFLOW"].upload_dir))
     parsed = formkit.parse_submission(schema or {"type": "object", "properties": {}}, ui, request.form,
                                       request.files, store, current=task.get("draft") or {})
+    remember_uploads(parsed.files)
     if parsed.action:  # add or remove a row of a repeated group: show the form again, validate nothing
         return render_task(task, values=parsed.values)
-    if parsed.errors:
-        return render_task(task, values=parsed.values, errors=parsed.errors, status=422)
+    errors = unknown_kept_files(parsed.files, task["instance_id"])
+    if parsed.errors or errors:
+        errors.update(formkit.validation_errors(schema or {}, parsed, form_name=task["name"]))
+        return render_task(task, values=parsed.values, errors=errors, status=422)
     expected = request.form.get("row_version", type=int)
     try:
         if task["owner"] and task["assignee"] == actor.username:
@@ -137,7 +142,7 @@ def submit(task_id: int):
             eng.complete(task_id, parsed.data, actor=actor, expected_row_version=expected)
             message = _("已办理：%(name)s", name=task["name"])
     except InvalidInput as exc:
-        return render_task(task, values=parsed.values, errors=exc.fields or {"": exc.message}, status=422)
+        return render_task(task, values=parsed.values, errors=exc.fields or {"data": exc.message}, status=422)
     record_attachments(task["instance_id"], parsed.files, by=actor.username)
     flash(message, "success")
     return redirect(url_for("portal.index") if actor.has_role("applicant") else url_for("inbox.index"))

@@ -1,0 +1,369 @@
+"""The public portal (no login): notices and objections, complaints, the lists; on both databases.
+
+The app runs on the test's engine (``app.extensions["greenflow"]``), so the frozen clock
+decides what is running, and every request goes through CSRF and the rate limits.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.models import Attachment, ProcessInstance
+from handlers import demo
+from handlers.complaints import Complaint
+from handlers.records import Listing, Notice, Objection, Unit
+from handlers.uscc import make_uscc
+from tests.scenarios.test_complaint_intake import list_unit
+from web.app import create_app
+
+OBJECTOR = {"name": "王某", "id_number": "520102199001011234", "organisation": "", "contact": "13800000000",
+            "matter": "该企业去年曾发生环境污染事件", "evidence": "照片 3 张"}
+REPORTER = {"reporter_name": "李某", "id_number": "520102198805051234", "contact": "13900000000",
+            "matter": "能耗数据与实际不符", "evidence": "电费单据"}
+
+
+@pytest.fixture
+def app(green, tmp_path):
+    app = create_app({"database_url": green.engine.db.url, "secret_key": "t", "upload_dir": str(tmp_path / "up")})
+    app.extensions["greenflow"] = green.engine  # the test's engine and frozen clock
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf(client, path: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def post_form(client, path: str, data: dict, **kw):
+    return client.post(path, data={**data, "csrf_token": csrf(client, path)}, content_type="multipart/form-data",
+                       **kw)
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def notice_of(green, iid: int) -> Notice:
+    with green.engine.db.session() as s:
+        return s.scalar(select(Notice).where(Notice.instance_id == iid))
+
+
+def objections(green) -> list[Objection]:
+    with green.engine.db.session() as s:
+        return list(s.scalars(select(Objection)))
+
+
+# --------------------------------------------------------------------------- notices
+
+def test_the_notice_list_shows_a_running_notice_with_its_units_and_period(green, client):
+    unit = demo.UNITS[0]
+    iid = green.to_notice(unit)
+    notice = notice_of(green, iid)
+    page = text(client.get("/public/notices"))
+    running = page.split("近期结束的公示")[0]
+    assert unit.name in running and unit.credit_code in running
+    assert "遵义市 红花岗区" in running and "市级" in running and "绿色工厂" in running
+    assert (notice.first_day.isoformat(), notice.last_day.isoformat()) == ("2026-03-02", "2026-03-10")
+    assert "2026-03-02" in running and "2026-03-10" in running
+    assert "遵义市工业和信息化主管部门" in running
+    assert f"/public/notices/{notice.id}/objection" in running
+    detail = text(client.get(f"/public/notices/{notice.id}"))
+    assert unit.name in detail and "公示中" in detail
+    assert client.get("/public/notices/9999").status_code == 404
+
+
+def test_an_ended_notice_moves_to_the_recent_section_and_closes_its_form(green, client):
+    unit = demo.UNITS[0]
+    iid = green.to_notice(unit)
+    notice = notice_of(green, iid)
+    green.end_notice()
+    page = text(client.get("/public/notices"))
+    running, ended = page.split("近期结束的公示")
+    assert unit.name not in running and unit.name in ended
+    assert f"/public/notices/{notice.id}/objection" not in page
+    form = text(client.get(f"/public/notices/{notice.id}/objection"))
+    assert "不在公示期内" in form and "第二十条" in form and 'name="matter"' not in form
+
+
+def test_the_portal_speaks_english_too(green, client):
+    green.to_notice()
+    page = text(client.get("/public/notices?lang=en"))
+    assert "Public notices" in page and "Object" in page
+
+
+# --------------------------------------------------------------------------- objections
+
+def test_an_objection_during_the_notice_reaches_the_instance(green, client):
+    iid = green.to_notice()
+    notice = notice_of(green, iid)
+    response = post_form(client, f"/public/notices/{notice.id}/objection", OBJECTOR)
+    assert response.status_code == 200, text(response)
+    [objection] = objections(green)
+    assert (objection.notice_id, objection.name, objection.contact) == (notice.id, "王某", "13800000000")
+    assert objection.upheld is None
+    assert f"YY2026-{objection.id:06d}" in text(response)
+    events = green.view(iid)["events"]
+    filed = [e for e in events if e["type"] == "objection_filed"]
+    assert filed and filed[0]["payload"]["objection_id"] == objection.id
+    assert filed[0]["actor"].startswith("public:objection-")
+    assert [e["payload"]["delivered"] for e in events if e["type"] == "message_received"] == [True]
+    assert green.task(iid, "review_objection").scope == "520300"
+
+
+def stored_files(tmp_path) -> list[bytes]:
+    return [p.read_bytes() for p in (tmp_path / "up").rglob("*") if p.is_file()]
+
+
+def test_evidence_is_stored_and_attached_only_once_the_objection_is_accepted(green, client, tmp_path):
+    iid = green.to_notice()
+    notice = notice_of(green, iid)
+    path = f"/public/notices/{notice.id}/objection"
+    content = b"%PDF-1.4 evidence"
+    refused = post_form(client, path, {**OBJECTOR, "name": "", "evidence_file": (io.BytesIO(content), "照片.pdf")})
+    assert refused.status_code == 422 and stored_files(tmp_path) == []
+    response = post_form(client, path, {**OBJECTOR, "evidence_file": (io.BytesIO(content), "照片.pdf")})
+    assert response.status_code == 200, text(response)
+    digest = hashlib.sha256(content).hexdigest()
+    assert f"sha256:{digest}" in objections(green)[0].evidence
+    assert stored_files(tmp_path) == [content]
+    with green.engine.db.session() as s:
+        [attached] = s.scalars(select(Attachment).where(Attachment.instance_id == iid))
+    assert (attached.sha256, attached.field, attached.filename) == (digest, "objection_evidence", "照片.pdf")
+    assert attached.uploaded_by.startswith("public:objection-")
+
+
+@pytest.mark.parametrize("name,content", [("run.exe", b"MZ..."), ("fake.pdf", b"MZ..."), ("empty.pdf", b"")])
+def test_an_evidence_file_of_another_type_is_refused(green, client, tmp_path, name, content):
+    notice = notice_of(green, green.to_notice())
+    response = post_form(client, f"/public/notices/{notice.id}/objection",
+                         {**OBJECTOR, "evidence_file": (io.BytesIO(content), name)})
+    assert response.status_code == 422
+    assert objections(green) == [] and stored_files(tmp_path) == []
+
+
+def test_a_late_objection_is_refused_with_the_reason_and_nothing_is_stored(green, client):
+    iid = green.to_notice()
+    notice = notice_of(green, iid)
+    path = f"/public/notices/{notice.id}/objection"
+    token = csrf(client, path)
+    green.engine.clock.advance(days=15)  # past the last day; the timer has not fired yet
+    response = client.post(path, data={**OBJECTOR, "csrf_token": token})
+    page = text(response)
+    assert response.status_code == 422
+    assert "不在公示期内" in page and "第二十条" in page
+    assert "该企业去年曾发生环境污染事件" in page  # the input is kept
+    assert objections(green) == []
+    assert "objection_filed" not in [e["type"] for e in green.view(iid)["events"]]
+
+
+@pytest.mark.parametrize("override,reason", [({"name": ""}, "异议须实名"), ({"name": "匿名"}, "异议须实名"),
+                                             ({"contact": ""}, "联系方式必填"),
+                                             ({"id_number": "", "organisation": ""}, "身份证件号码或所在单位")])
+def test_an_anonymous_objection_is_refused_with_the_reason_and_nothing_is_stored(green, client, override, reason):
+    iid = green.to_notice()
+    notice = notice_of(green, iid)
+    response = post_form(client, f"/public/notices/{notice.id}/objection", {**OBJECTOR, **override})
+    page = text(response)
+    assert response.status_code == 422 and reason in page
+    assert "该企业去年曾发生环境污染事件" in page
+    assert objections(green) == []
+    types = [e["type"] for e in green.view(iid)["events"]]
+    assert "message_received" not in types and "objection_filed" not in types
+
+
+def test_a_post_without_the_csrf_token_is_refused(green, client, app):
+    assert app.config.get("WTF_CSRF_ENABLED", True) is True
+    notice = notice_of(green, green.to_notice())
+    assert client.post(f"/public/notices/{notice.id}/objection", data=OBJECTOR).status_code == 400
+    assert client.post("/public/complaints/new", data=REPORTER).status_code == 400
+    assert objections(green) == []
+
+
+def test_posting_too_often_is_rate_limited(green, client):
+    notice = notice_of(green, green.to_notice())
+    path = f"/public/notices/{notice.id}/objection"
+    token = csrf(client, path)
+    codes = [client.post(path, data={**OBJECTOR, "name": "", "csrf_token": token}).status_code for _ in range(6)]
+    assert codes == [422] * 5 + [429]
+    other = client.post(path, data={**OBJECTOR, "csrf_token": token}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert other.status_code == 200  # another client is not held back
+    assert client.get(path).status_code == 200  # reading the form is not limited
+
+
+# --------------------------------------------------------------------------- complaints
+
+def complain(client, **fields):
+    data = {"subject_kind": "unit", "unit": demo.UNITS[0].credit_code, **REPORTER, **fields}
+    return post_form(client, "/public/complaints/new", data)
+
+
+def complaints(green) -> list[Complaint]:
+    with green.engine.db.session() as s:
+        return list(s.scalars(select(Complaint).order_by(Complaint.id)))
+
+
+def complaint_instances(green) -> int:
+    with green.engine.db.session() as s:
+        return s.scalar(select(func.count()).select_from(ProcessInstance).where(
+            ProcessInstance.process_id == "complaint"))
+
+
+def test_the_complaint_form_lists_the_evaluators(client):
+    page = text(client.get("/public/complaints/new"))
+    assert "第三十二条" in page and 'value="EV001"' in page and "黔绿评价咨询有限公司" in page
+
+
+def test_a_complaint_about_a_city_listed_unit_lands_in_its_city_inbox(green, client):
+    list_unit(green.engine, demo.UNITS[0], level="city")
+    response = complain(client)
+    assert response.status_code == 200, text(response)
+    [record] = complaints(green)
+    assert record.receipt in text(response) and re.fullmatch(r"JB2026-\d{6}", record.receipt)
+    task = green.task(record.instance_id, "complaint_intake")
+    assert (task.role, task.scope, task.status) == ("city_official", "520300", "open")
+    city = green.engine.actor("city-520300")
+    assert [t["bpmn_id"] for t in green.engine.tasks_for(city)] == ["complaint_intake"]
+
+
+def test_a_complaint_about_an_evaluator_lands_in_the_province_inbox(green, client):
+    response = complain(client, subject_kind="evaluator", unit="", evaluator_id="EV001")
+    assert response.status_code == 200, text(response)
+    [record] = complaints(green)
+    task = green.task(record.instance_id, "complaint_intake")
+    assert (task.role, task.scope) == ("province_official", "520000")
+
+
+def test_a_complaints_evidence_is_attached_to_its_instance(green, client, tmp_path):
+    content = b"\x89PNG\r\n\x1a\n picture"
+    response = complain(client, subject_kind="evaluator", unit="", evaluator_id="EV001",
+                        evidence_file=(io.BytesIO(content), "报告截图.png"))
+    assert response.status_code == 200, text(response)
+    [record] = complaints(green)
+    digest = hashlib.sha256(content).hexdigest()
+    assert (record.evidence_file, record.evidence_filename) == (f"sha256:{digest}", "报告截图.png")
+    assert stored_files(tmp_path) == [content]
+    with green.engine.db.session() as s:
+        [attached] = s.scalars(select(Attachment).where(Attachment.instance_id == record.instance_id))
+    assert (attached.sha256, attached.field) == (digest, "evidence_file")
+
+
+def test_a_complaint_about_an_unlisted_unit_is_refused_citing_article_32(green, client):
+    response = complain(client, unit=demo.UNITS[3].credit_code)
+    page = text(response)
+    assert response.status_code == 422 and "第三十二条" in page and "不在绿色制造名单内" in page
+    assert REPORTER["matter"] in page
+    assert complaints(green) == [] and complaint_instances(green) == 0
+
+
+@pytest.mark.parametrize("missing", ["reporter_name", "id_number", "contact"])
+def test_an_anonymous_complaint_is_refused_at_the_form(green, client, missing):
+    list_unit(green.engine, demo.UNITS[0])
+    response = complain(client, **{missing: ""})
+    page = text(response)
+    assert response.status_code == 422 and "第三十二条" in page and "实名" in page
+    assert REPORTER["matter"] in page
+    assert complaints(green) == [] and complaint_instances(green) == 0
+
+
+def test_the_status_page_shows_the_status_and_nothing_internal(green, client):
+    list_unit(green.engine, demo.UNITS[0])
+    complain(client)
+    [record] = complaints(green)
+    page = text(client.get(f"/public/complaints/status?receipt={record.receipt}"))
+    assert "已收到" in page and record.receipt in page
+    for private in (demo.UNITS[0].name, demo.UNITS[0].credit_code, REPORTER["reporter_name"], REPORTER["contact"],
+                    REPORTER["matter"], "520300"):
+        assert private not in page
+    green.step(record.instance_id, "complaint_intake", {"intake_decision": "accept", "intake_reason": "受理"})
+    assert "处理中" in text(client.get(f"/public/complaints/status?receipt={record.receipt}"))
+    assert client.get("/public/complaints/status?receipt=JB2026-999999").status_code == 404
+    assert client.get("/public/complaints/status").status_code == 200
+
+
+def test_a_closed_complaint_shows_closed(green, client):
+    complain(client, subject_kind="evaluator", unit="", evaluator_id="EV001")
+    [record] = complaints(green)
+    green.step(record.instance_id, "complaint_intake", {"intake_decision": "not_accepted", "intake_reason": "重复举报"})
+    page = text(client.get(f"/public/complaints/status?receipt={record.receipt}"))
+    assert "已办结" in page and "重复举报" not in page
+
+
+# --------------------------------------------------------------------------- lists
+
+def seed_lists(green) -> None:
+    """Ten units: 8 in 遵义 (city list, 2025, factories), one provincial in 贵阳, one national park in 安顺."""
+    now = green.engine.clock.now()
+    with green.engine.db.unit_of_work() as s:
+        for n in range(8):
+            code = make_uscc(f"91520302MA{n:07d}"[:17])
+            s.add(Unit(credit_code=code, name=f"遵义测试{n}号工厂", unit_type="factory", county_code="520302",
+                       industry_code="39", created_at=now))
+            s.add(Listing(credit_code=code, unit_type="factory", level="city", scope="520300", year=2025,
+                          status="listed", listed_at=now))
+        for code, name, county, level, scope, utype in (
+                (make_uscc("91520103MA0000099"[:17]), "贵阳省级供应链企业", "520103", "province", "520000", "supply_chain"),
+                (make_uscc("11520402MA0000098"[:17]), "安顺国家级园区", "520402", "national", "national", "park")):
+            s.add(Unit(credit_code=code, name=name, unit_type=utype, county_code=county, created_at=now))
+            s.add(Listing(credit_code=code, unit_type=utype, level=level, scope=scope, year=2026, status="listed",
+                          listed_at=now))
+        removed = make_uscc("91520302MA0000097"[:17])
+        s.add(Unit(credit_code=removed, name="已移出企业", unit_type="factory", county_code="520302", created_at=now))
+        s.add(Listing(credit_code=removed, unit_type="factory", level="city", scope="520300", year=2025,
+                      status="removed", listed_at=now))
+
+
+def listed_names(client, query: str = "") -> list[str]:
+    page = text(client.get(f"/public/lists{query}"))
+    return re.findall(r'<tr data-testid="listing">\s*<td>([^<]+)</td>', page)
+
+
+def test_the_lists_filter_by_level_year_type_and_city(green, client):
+    seed_lists(green)
+    assert len(listed_names(client)) == 10 and "已移出企业" not in listed_names(client)
+    assert listed_names(client, "?level=province") == ["贵阳省级供应链企业"]
+    assert listed_names(client, "?level=national") == ["安顺国家级园区"]
+    assert set(listed_names(client, "?year=2026")) == {"贵阳省级供应链企业", "安顺国家级园区"}
+    assert listed_names(client, "?unit_type=park") == ["安顺国家级园区"]
+    assert listed_names(client, "?city=520100") == ["贵阳省级供应链企业"]
+    assert len(listed_names(client, "?city=520300")) == 8
+    assert listed_names(client, "?level=bogus&year=x&page=-1") == listed_names(client)  # ignored, not an error
+
+
+def test_a_provincial_unit_counts_as_on_its_city_list(green, client):
+    seed_lists(green)
+    page = text(client.get("/public/lists?level=city&city=520100"))
+    assert "贵阳省级供应链企业" in page and "省级" in page and "视为市级" in page  # 第七条
+    assert "第七条" in page
+
+
+def test_the_lists_search_by_name_or_credit_code(green, client):
+    seed_lists(green)
+    assert listed_names(client, "?q=国家级") == ["安顺国家级园区"]
+    code = make_uscc("91520103MA0000099"[:17])
+    assert listed_names(client, f"?q={code.lower()}") == ["贵阳省级供应链企业"]
+    assert listed_names(client, "?q=%25") == []  # a LIKE wildcard is searched for, not matched
+
+
+def test_the_lists_are_paged(green, client):
+    now = green.engine.clock.now()
+    with green.engine.db.unit_of_work() as s:
+        for n in range(25):
+            code = make_uscc(f"91520302MA{n:07d}"[:17])
+            s.add(Unit(credit_code=code, name=f"分页企业{n:02d}", unit_type="factory", county_code="520302",
+                       created_at=now))
+            s.add(Listing(credit_code=code, unit_type="factory", level="city", scope="520300", year=2025,
+                          status="listed", listed_at=now))
+    first = text(client.get("/public/lists"))
+    assert "共 25 条" in first and "第 1 / 2 页" in first and 'rel="next"' in first
+    assert len(listed_names(client)) == 20
+    second = listed_names(client, "?page=2")
+    assert second == [f"分页企业{n:02d}" for n in range(20, 25)]
+    assert listed_names(client, "?page=99") == second  # past the end: the last page
