@@ -21,7 +21,7 @@ def test_the_bundle_passes_every_deploy_check():
     # Embedded subprocesses (filing_period) are not startable processes of their own.
     assert set(bundle.meta["executable"]) == {
         "green_application", "review_step", "bureau_consultation", "public_notice",
-        "annual_table_campaign", "annual_table_filing"}
+        "annual_table_campaign", "annual_table_filing", "complaint"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])

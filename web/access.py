@@ -62,6 +62,18 @@ def may_act_on(actor: Actor, task: dict) -> bool:
     return actor.holds(task["role"], task["scope"]) or actor.username in (task.get("assignee"), task.get("owner"))
 
 
+def may_read_task(session: Session, actor: Actor, task: dict) -> bool:
+    """Those who may act on the task, its CCs, and officials who may read its instance.
+
+    An applicant reads its application in the portal; of the officials' tasks it sees none
+    (their page shows internal work: comments, colleagues, delegation).
+    """
+    if may_act_on(actor, task) or actor.username in task.get("cc", ()):
+        return True
+    officials_role = any(role != "applicant" for role, _ in actor.grants)
+    return officials_role and may_read_instance(session, actor, task["instance_id"])
+
+
 def require_instance(session: Session, actor: Actor, instance_id: int) -> ProcessInstance:
     """The instance, or 404 if it does not exist, or 403 if ``actor`` may not read it."""
     instance = session.get(ProcessInstance, instance_id)

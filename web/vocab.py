@@ -1,6 +1,7 @@
 """The words of the domain as the pages show them (Chinese first, English twin)."""
 from __future__ import annotations
 
+import config
 from web.i18n import pick
 
 UNIT_TYPES = {"factory": ("绿色工厂", "Green factory"),
@@ -17,6 +18,12 @@ def word(table: dict[str, tuple[str, str]], key: str | None) -> str:
         return ""
     pair = table.get(key)
     return pick(*pair) if pair else key
+
+
+def role_label(role: str) -> str:
+    """A role's name from config/roles.toml in the current language."""
+    entry = config.roles().get(role)
+    return pick(entry.get("zh"), entry.get("en")) if entry else role
 
 
 def options(table: dict[str, tuple[str, str]]) -> list[tuple[str, str]]:

@@ -62,7 +62,8 @@ def start(api: Api, unit=U1, **overrides) -> int:
 
 
 def open_task(api: Api, iid: int, bpmn_id: str) -> dict:
-    [task] = [t for t in api.get(f"/instances/{iid}").json["tasks"] if t["bpmn_id"] == bpmn_id and t["status"] == "open"]
+    tasks = api.get(f"/instances/{iid}").json["tasks"]
+    [task] = [t for t in tasks if t["bpmn_id"] == bpmn_id and t["status"] == "open"]
     return task
 
 
@@ -413,15 +414,16 @@ def test_a_bad_message_body_is_422_naming_the_field(as_user):
                  "name")
 
 
-@pytest.mark.parametrize("data", [b"{not json", b"[1, 2]", b'"text"', b"{\"a\": NaN}", b"\xff\xfe{}",
-                                  b"[" * 100_000])
+@pytest.mark.parametrize("data", [b"{not json", b"[1, 2]", b'"text"', b"{\"a\": NaN}", b"{\"a\": 1e400}",
+                                  b"\xff\xfe{}", b"[" * 100_000, b'{"a": 1} trailing'])
 def test_malformed_json_is_400(as_user, data):
     response = as_user("ent-u1").post("/instances", data=data, content_type="application/json")
     assert assert_error(response, 400, "body")["error"] == "bad_request"
 
 
 def test_a_body_that_is_not_json_is_415(as_user):
-    response = as_user("ent-u1").post("/instances", data="process_id=x", content_type="application/x-www-form-urlencoded")
+    response = as_user("ent-u1").post("/instances", data="process_id=x",
+                                      content_type="application/x-www-form-urlencoded")
     assert_error(response, 415)
 
 
@@ -471,4 +473,6 @@ def test_a_task_shows_its_cc_and_form(as_user):
     county = as_user(COUNTY)
     task = county.get(f"/tasks/{open_task(county, iid, 'review')['id']}").json
     assert task["form"] == "review.schema.json" and task["cc"] == [] and task["version_id"] == 1
-    assert as_user("ent-u1").get(f"/tasks/{task['id']}").status_code == 200  # the applicant reads its instance
+    # as on the task page: the applicant reads its application, not the officials' task
+    assert_error(as_user("ent-u1").get(f"/tasks/{task['id']}"), 403)
+    assert as_user("province").get(f"/tasks/{task['id']}").status_code == 200  # an official who reads the instance

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import Any, Mapping
 
 from flask import request
@@ -38,6 +39,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    """A JSON number as a float; numbers too large for one (1e400) are refused, not turned into inf."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
 def json_body(*, allowed: set[str]) -> dict[str, Any]:
     """The request's JSON object (``{}`` when there is no body); unknown keys are refused (422).
 
@@ -50,7 +59,7 @@ def json_body(*, allowed: set[str]) -> dict[str, Any]:
         raise UnsupportedMediaType(f"send the body as application/json, not {request.mimetype or 'no content type'}",
                                    fields={"body": "expected application/json"})
     try:
-        value = json.loads(raw, parse_constant=_reject_constant)
+        value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise MalformedBody(f"the body is not valid JSON: {exc}", fields={"body": "not valid JSON"}) from None
     if not isinstance(value, dict):

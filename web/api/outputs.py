@@ -1,6 +1,6 @@
 """What the API returns: plain JSON-ready dicts, dates as ISO 8601 with their offset.
 
-An applicant (a caller with no official role) reads its own applications, but not what
+An applicant or its evaluator (a caller with no official role) reads its applications, but not what
 others said about it in confidence: who objected during the public notice (第二十条: the
 objector's name, ID number, organisation and contact) and the officials' internal working
 notes (comments, CC, transfer and delegation notes, drafts, urging).
@@ -14,8 +14,8 @@ from engine.commands import Outcome
 from engine.identity import Actor
 from engine.inbox import InboxPage, InboxRow
 
-# Roles that only ever act as a party to their own applications.
-PARTY_ROLES = frozenset({"applicant"})
+# Roles outside the administration: the applicant, and the evaluation firm it engaged.
+PARTY_ROLES = frozenset({"applicant", "evaluator"})
 # Events whose payload is the officials' internal working, hidden from parties.
 INTERNAL_EVENTS = frozenset({"comment_added", "task_cc", "task_delegated", "delegation_resolved",
                              "task_transferred", "task_urged"})

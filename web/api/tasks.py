@@ -6,7 +6,7 @@ this module only parses the request and shapes the answer.
 from __future__ import annotations
 
 from engine.inbox import MAX_PER_PAGE, SORTS, TABS, InboxQuery
-from web.access import deny, may_act_on, may_read_instance
+from web.access import deny, may_read_task
 from web.api import ID, bp
 from web.api.auth import current_actor, writes
 from web.api.inputs import (integer, json_body, obj, query_choice, query_day_end, query_int, query_text, text,
@@ -22,8 +22,9 @@ MAX_NOTE = 2000
 def inbox_query() -> InboxQuery:
     """An InboxQuery from the query string; 422 names a bad parameter."""
     facets = {name: value for name in FACETS if (value := query_text(name, max_length=80))}
-    return InboxQuery(tab=query_choice("tab", TABS, default="todo"), process_id=query_text("process_id", max_length=120),
-                      facets=facets, due_by=query_day_end("due_by"), search=query_text("q", max_length=100),
+    return InboxQuery(tab=query_choice("tab", TABS, default="todo"),
+                      process_id=query_text("process_id", max_length=120), facets=facets,
+                      due_by=query_day_end("due_by"), search=query_text("q", max_length=100),
                       sort=query_choice("sort", SORTS, default="due"), page=query_int("page", default=1),
                       per_page=query_int("per_page", default=20, high=MAX_PER_PAGE))
 
@@ -36,14 +37,13 @@ def tasks_index():
 
 @bp.get(f"/tasks/<{ID}:task_id>")
 def task_show(task_id: int):
-    """The task and its CCs; 404 if missing, 403 unless the caller may act on it or read its instance."""
+    """The task and its CCs; 404 if missing, 403 unless ``web.access.may_read_task`` (as the task page)."""
     actor = current_actor()
     eng = engine()
     task = eng.task(task_id)
-    if not may_act_on(actor, task):
-        with eng.db.session() as session:
-            if not may_read_instance(session, actor, task["instance_id"]):
-                deny(f"无权查看任务 {task_id} / you may not see task {task_id}")
+    with eng.db.session() as session:
+        if not may_read_task(session, actor, task):
+            deny(f"无权查看任务 {task_id} / you may not see task {task_id}")
     return task_for(actor, task)
 
 

@@ -13,7 +13,7 @@ from engine.clock import CHINA
 from engine.errors import EngineError, InvalidInput
 from engine.inbox import TABS, InboxPage, InboxQuery, InboxRow
 from handlers.divisions import cities, counties_of, division
-from web import vocab
+from web import access, vocab
 from web.extensions import engine
 from web.navigation import OFFICIAL_ROLES
 
@@ -139,6 +139,8 @@ def index():
 def bulk():
     """Answer several tasks with their form's ``x-bulk`` data; each is its own command and event."""
     actor = current_user.actor
+    if not any(actor.has_role(r) for r in OFFICIAL_ROLES):
+        access.deny(_("仅工作人员可批量办理"))
     eng = engine()
     ids = request.form.getlist("task_id")
     back = request.form.get("next") or url_for("inbox.index")

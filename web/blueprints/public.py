@@ -13,9 +13,10 @@
   counts as on the city list of its city (第七条) and is shown with the level it was listed at.
 
 Every form carries a CSRF token and every POST is rate-limited per client. Uploaded evidence
-is checked in memory, then written to the content-addressed store (``web.uploads``) and
-attached to the instance (for the officials' task page) only once the submission is accepted,
-so a refused objection or complaint leaves nothing behind.
+is checked in memory and written to the content-addressed store (``web.uploads``) only once
+the submission is accepted, so a refused objection or complaint leaves nothing behind. A
+complaint's evidence is attached to its instance (the intake official's task page lists it);
+an objection's is not attached to the application, whose applicant reads its attachments.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ from sqlalchemy.orm import Session
 from engine.clock import china_date
 from engine.errors import Conflict, InvalidInput
 from engine.identity import public_actor
-from engine.models import Event
+from engine.models import Event, ProcessInstance
 from handlers.application import TARGET_LEVELS, UNIT_TYPES
 from handlers.complaints import PROCESS_ID as COMPLAINT_PROCESS, Complaint, complaint_status, normalise_complaint
 from handlers.divisions import PROVINCE, cities, city_of, counties_of, division
@@ -51,12 +52,6 @@ from web.formkit import UploadedFile
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
-
-@bp.context_processor
-def _words() -> dict[str, Any]:
-    """Labels of the domain's codes in the current language, for the portal's templates."""
-    return {"level_word": lambda key: vocab.word(vocab.LEVELS, key),
-            "unit_type_word": lambda key: vocab.word(vocab.UNIT_TYPES, key)}
 
 POST_LIMIT = "5 per minute"  # per client address, for every form of the portal
 LOOKUP_LIMIT = "30 per minute"  # the receipt lookup: enough for a person, not for guessing receipts
@@ -71,6 +66,13 @@ COMPLAINT_STATUSES = {"received": ("已收到，待受理", "Received, awaiting 
                       "accepted": ("已受理，处理中", "Accepted, in process"),
                       "closed": ("已办结", "Closed")}
 _LEVEL_ORDER = {"national": 0, "province": 1, "city": 2}
+
+
+@bp.context_processor
+def _words() -> dict[str, Any]:
+    """Labels of the domain's codes in the current language, for the portal's templates."""
+    return {"level_word": lambda key: vocab.word(vocab.LEVELS, key),
+            "unit_type_word": lambda key: vocab.word(vocab.UNIT_TYPES, key)}
 
 
 # --------------------------------------------------------------------------- notices
@@ -181,10 +183,12 @@ def index():
 
 @bp.get("/notices")
 def notices():
-    """The notices running today, then those that ended in the last ``RECENT_DAYS`` days."""
+    """The notices running today (not of a cancelled application), then those that ended lately."""
     now = engine().clock.now()
     with engine().db.session() as session:
-        running = _notices(session, now, Notice.closed_at.is_(None), Notice.starts_at <= now, Notice.ends_at > now)
+        withdrawn = select(ProcessInstance.id).where(ProcessInstance.status == "cancelled")
+        running = _notices(session, now, Notice.closed_at.is_(None), Notice.starts_at <= now, Notice.ends_at > now,
+                           Notice.instance_id.not_in(withdrawn))
         ended = _notices(session, now, or_(Notice.closed_at.is_not(None), Notice.ends_at <= now),
                          Notice.ends_at > now - dt.timedelta(days=RECENT_DAYS))
     return render_template("public/notices.html", running=_batches(running), ended=_batches(ended),
@@ -205,7 +209,7 @@ def notice(notice_id: int):
 class Upload:
     """An evidence file held in memory until the submission it belongs to is accepted."""
 
-    field: str  # the attachment's field on the instance
+    field: str  # the form field, also the attachment's field on the instance
     data: bytes
     filename: str
     content_type: str
@@ -216,7 +220,7 @@ class Upload:
         return f"sha256:{self.sha256}"
 
 
-def _read_upload(form_field: str, *, field: str) -> Upload | None:
+def _read_upload(form_field: str) -> Upload | None:
     """The file posted as ``form_field``, checked as ``web.uploads.FileStore`` will check it.
 
     Size, extension and leading bytes are checked here, in memory, so that a file is written
@@ -239,14 +243,15 @@ def _read_upload(form_field: str, *, field: str) -> Upload | None:
     magics = uploads.MAGIC.get(extension)
     if magics and not data.startswith(magics):
         raise InvalidInput(_("文件内容与扩展名不符：%(name)s", name=filename), field=form_field)
-    return Upload(field=field, data=data, filename=filename,
+    return Upload(field=form_field, data=data, filename=filename,
                   content_type=posted.mimetype or "application/octet-stream", sha256=hashlib.sha256(data).hexdigest())
 
 
-def _keep(upload: Upload | None, instance_id: int, actor: str) -> bool:
-    """Store an accepted submission's evidence and attach it to the instance, for the officials.
+def _keep(upload: Upload | None, *, actor: str, attach_to: int | None = None) -> bool:
+    """Store an accepted submission's evidence; with ``attach_to``, attach it to that instance.
 
-    Returns False if that failed: the submission stands, and the receipt page says so.
+    An attachment is listed on the task pages of everyone who may read the instance. Returns
+    False if storing failed: the submission stands, and the receipt page says so.
     """
     if upload is None:
         return True
@@ -254,11 +259,12 @@ def _keep(upload: Upload | None, instance_id: int, actor: str) -> bool:
     try:
         stored = store.save(io.BytesIO(upload.data), upload.filename, upload.content_type,
                             max_bytes=MAX_EVIDENCE_BYTES, field=upload.field)
-        record_attachments(instance_id, [UploadedFile(field=upload.field, sha256=stored.sha256,
-                                                      filename=stored.filename, content_type=stored.content_type,
-                                                      size=stored.size)], by=actor)
+        if attach_to is not None:
+            record_attachments(attach_to, [UploadedFile(field=upload.field, sha256=stored.sha256,
+                                                         filename=stored.filename, content_type=stored.content_type,
+                                                         size=stored.size)], by=actor)
     except (OSError, InvalidInput, SQLAlchemyError):
-        current_app.logger.exception("evidence %s of instance %s could not be kept", upload.reference, instance_id)
+        current_app.logger.exception("evidence %s could not be kept", upload.reference)
         return False
     return True
 
@@ -309,7 +315,7 @@ def objection(notice_id: int):
     else:
         actor = public_actor(f"objection-{secrets.token_hex(8)}")
         try:
-            upload = _read_upload("evidence_file", field="objection_evidence")
+            upload = _read_upload("evidence_file")
             evidence = values["evidence"]
             if upload is not None:
                 evidence = "\n".join(filter(None, [evidence, _("附件：%(name)s（%(ref)s，%(size)s 字节）",
@@ -324,7 +330,9 @@ def objection(notice_id: int):
             refusal = _refusal(err)
     if refusal is not None:
         return render_template("public/objection.html", notice=view, values=values, refusal=refusal), 422
-    stored = _keep(upload, row.instance_id, actor.username)
+    # Not attached to the application: its applicant reads that instance's attachments, and an
+    # objector's evidence is for the publishing authority (the hash is in Objection.evidence).
+    stored = _keep(upload, actor=actor.username)
     with eng.db.session() as session:
         filed = _filed_objection(session, row.instance_id, actor.username)
         receipt = objection_receipt(filed) if filed else None
@@ -353,7 +361,7 @@ def complaint_new():
         values["unit"] = request.args.get("unit", "").strip()[:200]
         return render_template("public/complaint.html", values=values, evaluators=evaluators, refusal=None)
     try:
-        upload = _read_upload("evidence_file", field="evidence_file")
+        upload = _read_upload("evidence_file")
         fields: dict[str, Any] = {k: v for k, v in values.items() if v}
         if values["subject_kind"] == "unit":
             fields.pop("evaluator_id", None)
@@ -368,7 +376,7 @@ def complaint_new():
     except InvalidInput as err:
         return render_template("public/complaint.html", values=values, evaluators=evaluators,
                                refusal=_refusal(err)), 422
-    stored = _keep(upload, outcome.instance_id, actor.username)
+    stored = _keep(upload, actor=actor.username, attach_to=outcome.instance_id)
     with eng.db.session() as session:
         filed = session.scalar(select(Complaint).where(Complaint.instance_id == outcome.instance_id))
         receipt = filed.receipt if filed else None

@@ -32,11 +32,8 @@ def load_task(task_id: int) -> dict:
         task = eng.task(task_id)
     except EngineError:
         access.not_found(_("事项 %(id)s 不存在", id=task_id))
-    actor = current_user.actor
-    if access.may_act_on(actor, task) or actor.username in task["cc"]:
-        return task
     with eng.db.session() as session:
-        if access.may_read_instance(session, actor, task["instance_id"]):
+        if access.may_read_task(session, current_user.actor, task):
             return task
     access.deny(_("无权查看事项 %(id)s", id=task_id))
 
@@ -122,6 +119,8 @@ def submit(task_id: int):
     task = load_task(task_id)
     eng = engine()
     actor = current_user.actor
+    if not access.may_act_on(actor, task):
+        access.deny(_("您不能办理事项 %(id)s", id=task_id))
     schema, ui = _form_parts(task)
     store = FileStore(Path(current_app.config["GREENFLOW"].upload_dir))
     parsed = formkit.parse_submission(schema or {"type": "object", "properties": {}}, ui, request.form,

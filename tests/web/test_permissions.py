@@ -1,0 +1,155 @@
+"""Every route × six people: anonymous, an applicant, an official of another county, the city,
+the province and an auditor. Each cell says what must happen:
+
+    L  sent to log in (302 to /auth/login for pages, 401 for the API)
+    D  denied: 403 with a message
+    A  allowed: the request passed the permission check (200, 303, or a 4xx about the input)
+    R  redirected elsewhere (not to the login page)
+
+The subject is U1's application (红花岗区, 遵义市) waiting for the county's review, a notice
+for U6, and a file attached to U1's application. A route missing from the table fails the test.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from engine.models import Attachment
+from handlers import demo
+from handlers.records import Notice
+from web.api.auth import issue_token
+
+PEOPLE = ("anonymous", "ent-u1", "county-520402", "city-520300", "province", "auditor")
+PDF = b"%PDF-1.4\n%%EOF\n"
+U1 = demo.UNITS[0]
+APPLICATION = demo.application_data(U1)
+
+# (method, url template, body, expectation per person in PEOPLE order)
+# Templates: {iid} U1's instance, {tid} its county review task, {sha} its file, {nid} U6's notice.
+ROUTES = [
+    ("GET", "/", None, "AAAAAA"),
+    ("GET", "/healthz", None, "AAAAAA"),
+    ("GET", "/auth/login", None, "AAAAAA"),
+    ("POST", "/auth/login", {"username": "nobody", "password": "x"}, "LLLLLL"),  # 401: wrong password
+    ("POST", "/auth/logout", {}, "LLLLLL"),  # logged out, and sent to the login page
+    ("GET", "/admin/calendar", None, "LDDDDD"),
+    ("POST", "/admin/calendar", {}, "LDDDDD"),
+    ("GET", "/inbox/", None, "LRAAAR"),
+    ("POST", "/inbox/bulk", {"task_id": "{tid}"}, "LDRRRD"),  # officials: the engine refuses each row
+    ("GET", "/instances/", None, "LAAAAA"),  # a list of what each may read
+    ("GET", "/instances/{iid}", None, "LADAAA"),
+    ("GET", "/instances/{iid}/diagram.json", None, "LADAAA"),
+    ("GET", "/instances/{iid}/files/{sha}", None, "LADAAA"),
+    ("GET", "/portal/", None, "LADDDD"),
+    ("GET", "/portal/apply", None, "LADDDD"),
+    ("POST", "/portal/apply", {}, "LADDDD"),
+    ("GET", "/portal/applications/{iid}", None, "LADDDD"),
+    ("GET", "/public/", None, "RRRRRR"),  # to the notices
+    ("GET", "/public/notices", None, "AAAAAA"),
+    ("GET", "/public/notices/{nid}", None, "AAAAAA"),
+    ("GET", "/public/notices/{nid}/objection", None, "AAAAAA"),
+    ("POST", "/public/notices/{nid}/objection", {}, "AAAAAA"),
+    ("GET", "/public/complaints/new", None, "AAAAAA"),
+    ("POST", "/public/complaints/new", {}, "AAAAAA"),
+    ("GET", "/public/complaints/status", None, "AAAAAA"),
+    ("GET", "/public/lists", None, "AAAAAA"),
+    ("GET", "/tasks/{tid}", None, "LDDAAA"),
+    ("POST", "/tasks/{tid}", {}, "LDDDDD"),  # only the county acts on its review
+    ("POST", "/tasks/{tid}/claim", {}, "LDDDDD"),
+    ("POST", "/tasks/{tid}/release", {}, "LDDDDD"),
+    ("POST", "/tasks/{tid}/delegate", {"to_user": "nobody"}, "LDDDDD"),
+    ("POST", "/tasks/{tid}/transfer", {"to_user": "nobody"}, "LDDAAD"),  # supervisors may reassign
+    ("POST", "/tasks/{tid}/cc", {"to_users": "nobody"}, "LDDAAD"),
+    ("POST", "/tasks/{tid}/urge", {}, "LDDAAD"),  # only supervising departments
+    ("POST", "/tasks/{tid}/comment", {"text": ""}, "LDDAAD"),
+    # the REST API: the same rules with bearer tokens
+    ("GET", "/api/v1/openapi.json", None, "AAAAAA"),
+    ("GET", "/api/v1/me", None, "LAAAAA"),
+    ("GET", "/api/v1/definitions", None, "LAAAAA"),
+    ("GET", "/api/v1/definitions/1/forms/review.schema.json", None, "LAAAAA"),
+    ("GET", "/api/v1/instances", None, "LAAAAA"),
+    ("POST", "/api/v1/instances", {"process_id": "green_application", "data": APPLICATION}, "LADDDD"),
+    ("GET", "/api/v1/instances/{iid}", None, "LADAAA"),
+    ("GET", "/api/v1/instances/{iid}/events", None, "LADAAA"),
+    ("POST", "/api/v1/instances/{iid}/messages", {"name": "no_such_message", "payload": {}}, "LADAAA"),
+    ("GET", "/api/v1/tasks", None, "LAAAAA"),
+    ("GET", "/api/v1/tasks/{tid}", None, "LDDAAA"),
+    ("POST", "/api/v1/tasks/{tid}/claim", {}, "LDDDDD"),
+    ("POST", "/api/v1/tasks/{tid}/release", {}, "LDDDDD"),
+    ("POST", "/api/v1/tasks/{tid}/complete", {"data": {}}, "LDDDDD"),
+    ("POST", "/api/v1/tasks/{tid}/delegate", {"to_user": "nobody"}, "LDDDDD"),
+    ("POST", "/api/v1/tasks/{tid}/resolve", {"data": {}}, "LDDDDD"),
+    ("POST", "/api/v1/tasks/{tid}/transfer", {"to_user": "nobody"}, "LDDAAD"),
+    ("POST", "/api/v1/tasks/{tid}/cc", {"to_users": ["nobody"]}, "LDDAAD"),
+    ("POST", "/api/v1/tasks/{tid}/urge", {}, "LDDAAD"),
+    ("POST", "/api/v1/tasks/{tid}/comments", {"text": ""}, "LDDAAD"),
+]
+
+
+@pytest.fixture
+def subject(site):
+    green, eng = site.scenario, site.engine
+    iid = green.apply(U1)
+    tid = green.task(iid, "review").id
+    green.to_notice(demo.UNITS[5])
+    sha = "ab" * 32
+    with eng.db.unit_of_work() as s:
+        s.add(Attachment(instance_id=iid, sha256=sha, field="report_file", filename="报告.pdf",
+                         content_type="application/pdf", size=len(PDF), uploaded_by="ent-u1",
+                         uploaded_at=eng.clock.now()))
+        nid = s.scalar(select(Notice.id).limit(1))
+    folder = site.app.config["GREENFLOW"].upload_dir + f"/{sha[:2]}/{sha[2:4]}"
+    import os
+    os.makedirs(folder, exist_ok=True)
+    with open(f"{folder}/{sha}", "wb") as fh:
+        fh.write(PDF)
+    tokens = {name: issue_token(eng, name, name="matrix")[1] for name in PEOPLE if name != "anonymous"}
+    return {"iid": iid, "tid": tid, "sha": sha, "nid": nid, "tokens": tokens}
+
+
+def classify(response) -> str:
+    assert response.status_code < 500, response.get_data(as_text=True)[:1000]
+    if response.status_code == 401 or (response.status_code == 302
+                                        and "/auth/login" in response.headers.get("Location", "")):
+        return "L"
+    if response.status_code == 403:
+        return "D"
+    if response.status_code in (301, 302, 307, 308):
+        return "R"
+    assert response.status_code != 404, f"404 for a resource that exists: {response.get_data(as_text=True)[:300]}"
+    return "A"
+
+
+def call(site, subject, person: str, method: str, template: str, body):
+    url = template.format(**subject)
+    if url.startswith("/api/"):
+        client = site.client()
+        headers = {} if person == "anonymous" else {"Authorization": f"Bearer {subject['tokens'][person]}"}
+        if method == "GET":
+            return client.get(url, headers=headers)
+        return client.post(url, json=body, headers=headers)
+    client = site.client(None if person == "anonymous" else person)
+    if method == "GET":
+        return client.get(url)
+    form = {k: v.format(**subject) if isinstance(v, str) else v for k, v in (body or {}).items()}
+    return client.post(url, data=form)
+
+
+def test_every_route_is_in_the_table(site):
+    adapter = site.app.url_map.bind("localhost")
+    sample = {"iid": 1, "tid": 1, "sha": "ab" * 32, "nid": 1}
+    listed = {(adapter.match(t.format(**sample), method=m)[0], m) for m, t, _, _ in ROUTES}
+    routes = {(rule.endpoint, method) for rule in site.app.url_map.iter_rules() if rule.endpoint != "static"
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes - listed == set(), "routes missing from the permission table"
+
+
+@pytest.mark.parametrize("person", PEOPLE)
+def test_permission_matrix(site, subject, person):
+    column = PEOPLE.index(person)
+    wrong = []
+    for method, template, body, expected in ROUTES:
+        got = classify(call(site, subject, person, method, template, body))
+        if got != expected[column]:
+            wrong.append(f"{method} {template}: expected {expected[column]}, got {got}")
+    assert not wrong, f"{person}:\n" + "\n".join(wrong)
