@@ -56,3 +56,7 @@ __all__ = [
     "supervisor_of", "supervisor_scope_of",
     "notify", "open_campaign", "record_filing", "remind_campaign", "close_campaign",
 ]
+from handlers import changes as _changes, unit_incidents as _unit_incidents  # noqa: F401  (变更 / 事故: 第二十六–二十九条)
+from handlers import green_codes as _green_codes  # noqa: F401  (filing review, green codes: services and tables)
+from handlers import list_publication as _list_publication, national_recommendation as _national_recommendation  # noqa: F401  (名单发布与移出、国家级推荐: 第二十、二十一、二十七条)
+from handlers import evaluators as _evaluators, cultivation as _cultivation  # noqa: F401  (第三方机构、培育对象: 第九–十三、三十、三十一条)

@@ -104,7 +104,10 @@ def seed(engine: WorkflowEngine, *, password: str) -> str:
         "演示数据已就绪 / demo data ready",
         f"  accounts: {users} (every role and scope), password for all: {password}",
         "  e.g. county-520302 (红花岗区工信局), city-520300 (遵义市工信局), province (省工信厅), expert,",
-        "       eco-520300 / tax-520300 (遵义市 bureaus), prov-eco, ent-u1 (an applicant), auditor, owner",
+        "       eco-520300 / tax-520300 (遵义市 bureaus), prov-eco, ent-u1 (an applicant), auditor, owner;",
+        "       every office has a colleague with the suffix -b (county-520302-b) for 转办 / 委派 / 抄送",
+        "  pages: /inbox/ (officials), /portal/ (applicants), /public/notices (no login), /api/v1/openapi.json",
+        "         (API tokens: greenflow tokens create USER --name NAME)",
         "  sample applications:",
         *[f"    #{iid}: {label}" for iid, label in samples],
     ]

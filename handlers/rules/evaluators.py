@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.records import ApplicationRecord, Evaluator, EvaluatorBan
+from handlers.evaluators import national_projects_of  # the registry's history of representatives
+from handlers.records import Evaluator, EvaluatorBan
 from handlers.rules._base import Application, Violation, refuse
 
 ARTICLE_15 = "第十五条"
@@ -73,26 +74,12 @@ def national_evaluations(session: Session, legal_representative: str, year: int,
 
     A project is one (unit, unit type): a unit that applies again in the same year with the
     same report is one project, not two.  ``excluding`` is the (credit_code, unit_type) being
-    checked.  The representative is matched by name, the only identity the register holds.
+    checked.  The representative is matched by name, the only identity the register holds,
+    and an application counts for the representative in office on the day it was submitted
+    (``handlers.evaluators.national_projects_of``): a change of legal representative neither
+    frees the old one's quota nor charges his evaluations to the new one.
     """
-    projects = (
-        select(ApplicationRecord.credit_code, ApplicationRecord.unit_type)
-        .join(Evaluator, Evaluator.id == ApplicationRecord.evaluator_id)
-        .where(
-            Evaluator.legal_representative == legal_representative,
-            ApplicationRecord.year == year,
-            ApplicationRecord.target_level == "national",
-            ApplicationRecord.evaluation_mode == "third_party",
-        )
-        .distinct()
-        .subquery()
-    )
-    code, unit_type = excluding
-    return session.scalar(
-        select(func.count()).select_from(projects).where(
-            ~((projects.c.credit_code == code) & (projects.c.unit_type == unit_type))
-        )
-    ) or 0
+    return len(national_projects_of(session, legal_representative, year) - {excluding})
 
 
 def art31_national_evaluation_cap(session: Session, application: Application, today: dt.date) -> list[Violation]:

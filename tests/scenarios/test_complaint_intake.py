@@ -144,13 +144,14 @@ def test_intake_accepts_and_the_status_becomes_in_process(green):
         assert complaint_status(s, receipt)["status"] == "received"
     green.step(iid, "complaint_intake", {"intake_decision": "accept", "intake_reason": "属于受理范围，转入核实"})
     view = green.view(iid)
-    assert view["status"] == "completed" and "complaint_accepted" in view["completed_path"]
+    assert view["status"] == "running" and green.open_tasks(iid) == ["verify_complaint"]  # on to 核实
     record = record_of(green, iid)
     assert (record.status, record.decision, record.decided_by) == ("accepted", "accept", "city-520300")
     with green.engine.db.session() as s:
         status = complaint_status(s, receipt)
     assert status["status"] == "accepted" and status["decided_on"].isoformat() == "2026-03-02"
-    assert set(status) == {"receipt", "status", "received_on", "decided_on"}  # nothing internal
+    assert set(status) == {"receipt", "status", "received_on", "decided_on", "reply", "replied_on"}  # nothing internal
+    assert status["reply"] is None  # the reply comes once the complaint is settled
     assert green.engine.verify_history(iid).ok
 
 

@@ -231,6 +231,7 @@ def test_when_every_unit_files_in_time_the_campaign_closes_without_records(green
     iid = start_campaign(green)
     for unit in units:
         file_table(green, iid, unit)
+        green.step(iid, "review_annual_table", {"decision": "accept"})  # the county's review (第二十四条)
     view = green.view(iid)
     assert view["status"] == "completed" and view["timers"] == []
     assert view["data"]["campaign_result"]["missing"] == [] and len(view["data"]["filings"]) == 2
@@ -265,4 +266,5 @@ def test_a_change_reported_in_the_table_needs_an_explanation(green):
         file_table(green, iid, unit, {**TABLE, "major_change": True})
     assert "change_note" in err.value.fields  # 第二十八条
     file_table(green, iid, unit, {**TABLE, "major_change": True, "change_note": "2025年更名"})
+    green.step(iid, "review_annual_table", {"decision": "accept"})  # the county's review (第二十四条)
     assert green.view(iid)["status"] == "completed"

@@ -292,6 +292,27 @@ def test_a_closed_complaint_shows_closed(green, client):
     green.step(record.instance_id, "complaint_intake", {"intake_decision": "not_accepted", "intake_reason": "重复举报"})
     page = text(client.get(f"/public/complaints/status?receipt={record.receipt}"))
     assert "已办结" in page and "重复举报" not in page
+    assert "答复内容" in page and "不予受理" in page and "第三十二条" in page  # not accepted: replied too
+
+
+def test_a_settled_complaint_shows_the_reply_and_nothing_internal(green, client):
+    list_unit(green.engine, demo.UNITS[0])
+    complain(client)
+    [record] = complaints(green)
+    green.step(record.instance_id, "complaint_intake", {"intake_decision": "accept", "intake_reason": "受理"})
+    page = text(client.get(f"/public/complaints/status?receipt={record.receipt}"))
+    assert "处理中" in page and "答复内容" not in page  # verification under way: no reply yet
+    findings = "经调取电费单据核对，能耗数据与申报一致"
+    green.step(record.instance_id, "verify_complaint", {"verification_outcome": "unfounded",
+                                                        "verification_findings": findings})
+    page = text(client.get(f"/public/complaints/status?receipt={record.receipt}"))
+    reply = re.search(r'<dd data-testid="reply">([^<]+)</dd>', page).group(1)
+    assert "已办结" in page and "不属实" in reply and "第三十二条" in reply
+    assert "2026-03-02" in page  # replied on
+    for private in (findings, demo.UNITS[0].name, demo.UNITS[0].credit_code, REPORTER["reporter_name"],
+                    REPORTER["contact"], REPORTER["matter"], "520300", "city-520300"):
+        assert private not in page
+    assert "Reply" in text(client.get(f"/public/complaints/status?receipt={record.receipt}&lang=en"))
 
 
 # --------------------------------------------------------------------------- lists

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template
 
+from web import vocab
 from web.extensions import engine
 
 bp = Blueprint("home", __name__)
@@ -12,7 +13,7 @@ bp = Blueprint("home", __name__)
 def index():
     eng = engine()
     return render_template("home/index.html", versions=eng.versions(), counts=eng.count_instances(),
-                           incidents=len(eng.incidents()))
+                           incidents=len(eng.incidents()), vocab=vocab)
 
 
 @bp.get("/healthz")
