@@ -654,7 +654,7 @@ def main() -> int:
     parser.add_argument("--db", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     parser.add_argument("--pg", default=PG_ADMIN, help=f"PostgreSQL server URL; the benchmark creates {PG_DB} there")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file and the PostgreSQL database")
-    parser.add_argument("--schema", choices=("create_all", "migrations"), default="create_all")
+    parser.add_argument("--schema", choices=("create_all", "migrations"), default="migrations")
     parser.add_argument("--seed", type=int, default=20261124, help="random seed of the data")
     parser.add_argument("--no-html", action="store_true", help="skip the HTML page timings")
     parser.add_argument("--no-explain", action="store_true", help="do not explain the scenarios over target")

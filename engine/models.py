@@ -92,7 +92,9 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_inbox", "status", "role", "scope", "due_at"),
         Index("ix_human_task_assignee", "status", "assignee", "due_at"),
-        Index("ix_human_task_completed_by", "completed_by", "completed_at"),
+        # The inbox's counts read only these two (bench/inbox.py): 可认领 / 逾期, and 已办.
+        Index("ix_human_task_claimable", "status", "assignee", "role", "scope", "due_at", "instance_id"),
+        Index("ix_human_task_done", "completed_by", "status", "completed_at", "instance_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

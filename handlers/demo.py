@@ -6,9 +6,10 @@ their histories are real histories.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import select
 
@@ -50,6 +51,17 @@ UNITS = [
     DemoUnit("U9", "黔南都匀绿色建材有限公司", "522701", "30"),
 ]
 
+# Units already on a list (imported 2-years-old lists), for the samples of the processes of listed units.
+LISTED_UNITS = [
+    DemoUnit("U10", "遵义汇川绿色铝材有限公司", "520303", "32"),    # city 遵义: a complaint at verification
+    DemoUnit("U11", "贵阳花溪新能源电池有限公司", "520111", "38"),  # city 贵阳: a complaint answered
+    DemoUnit("U12", "六盘水盘州绿色建材有限公司", "520281", "30"),  # province: an incident waiting for the province
+    DemoUnit("U13", "安顺平坝航空零部件有限公司", "520403", "37"),  # city 安顺: a change waiting for re-check
+    DemoUnit("U14", "铜仁万山锰业新材料有限公司", "520603", "32"),  # province: annual table, national recommendation
+    DemoUnit("U15", "黔东南凯里民族服饰有限公司", "522601", "18"),  # city 黔东南: no table last year → to be removed
+]
+LISTED_LEVELS = {"U10": "city", "U11": "city", "U12": "province", "U13": "city", "U14": "province", "U15": "city"}
+
 
 def accounts() -> list[tuple[str, str, list[tuple[str, str]]]]:
     """(username, display name, grants) for every role and scope of the demo province."""
@@ -71,7 +83,7 @@ def accounts() -> list[tuple[str, str, list[tuple[str, str]]]]:
             rows.append((f"county-{county.code}", f"{county.name}工信局", [("county_official", county.code)]))
             # A colleague in every office, for 转办 / 委派 / 抄送.
             rows.append((f"county-{county.code}-b", f"{county.name}工信局 科员", [("county_official", county.code)]))
-    for unit in UNITS:
+    for unit in UNITS + LISTED_UNITS:
         rows.append((f"ent-{unit.key.lower()}", unit.name, [("applicant", applicant_scope(unit.credit_code))]))
     rows.append(("evaluator-ev001", "黔绿评价咨询有限公司", [("evaluator", "evaluator:EV001")]))
     return rows
@@ -99,6 +111,7 @@ def seed(engine: WorkflowEngine, *, password: str) -> str:
                                        source="信用中国"))
         has_instances = session.scalar(select(HumanTask.id).limit(1)) is not None
     samples = [] if has_instances else seed_applications(engine)
+    others = seed_other_processes(engine)
     users = len(accounts())
     lines = [
         "演示数据已就绪 / demo data ready",
@@ -110,6 +123,8 @@ def seed(engine: WorkflowEngine, *, password: str) -> str:
         "         (API tokens: greenflow tokens create USER --name NAME)",
         "  sample applications:",
         *[f"    #{iid}: {label}" for iid, label in samples],
+        *(["  other processes:"] if others else []),
+        *[f"    #{iid}: {label}" if iid else f"    {label}" for iid, label in others],
     ]
     return "\n".join(lines)
 
@@ -143,6 +158,16 @@ class Driver:
 
     def complete(self, bpmn_id: str, data: dict[str, Any]) -> None:
         task = self.open_task(bpmn_id)
+        self.engine.complete(task.id, data, actor=self.engine.actor(user_for(task.role, task.scope)))
+
+    def complete_in(self, bpmn_id: str, scope: str, data: dict[str, Any]) -> None:
+        """Complete the open ``bpmn_id`` task of one scope (a campaign has one per unit and county)."""
+        with self.engine.db.session() as session:
+            task = session.scalar(select(HumanTask).where(HumanTask.instance_id == self.instance_id,
+                                                          HumanTask.bpmn_id == bpmn_id, HumanTask.scope == scope,
+                                                          HumanTask.status == "open"))
+        if task is None:
+            raise LookupError(f"instance {self.instance_id} has no open task {bpmn_id} at {scope}")
         self.engine.complete(task.id, data, actor=self.engine.actor(user_for(task.role, task.scope)))
 
 
@@ -200,6 +225,240 @@ def _to_notice(d: Driver) -> None:
 def _to_expert_review(d: Driver) -> None:
     d.complete("review", PASS)
     d.complete("review", PASS)
+
+
+# --- samples of the other processes ----------------------------------------------------------
+
+def _china(year: int, month: int, day: int, hour: int = 9, minute: int = 0, second: int = 0) -> dt.datetime:
+    from engine.clock import CHINA
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=CHINA)
+
+
+@contextlib.contextmanager
+def _clock_at(engine: WorkflowEngine, when: dt.datetime) -> Iterator[Any]:
+    """Run the block on a frozen clock at ``when`` (a sample that happened earlier in the year, or last year)."""
+    from engine.clock import FrozenClock, use_clock
+
+    saved, frozen = engine.clock, FrozenClock(when)
+    engine.clock = frozen
+    try:
+        with use_clock(frozen):
+            yield frozen
+    finally:
+        engine.clock = saved
+
+
+def _fire_all(engine: WorkflowEngine) -> None:
+    for _ in range(20):  # one due timer per instance and call
+        if not engine.fire_due_timers():
+            return
+
+
+def _annual_table(quality: int) -> dict[str, Any]:
+    q = quality
+    return {
+        "output_value": 52000.0, "energy_tce": 1800.0 - 100 * q, "energy_intensity": round(0.05 - 0.005 * q, 4),
+        "water_m3": 150000.0 - 10000 * q,
+        "main_emissions": {"so2_t": 1.5 - 0.1 * q, "nox_t": 3.5 - 0.2 * q, "particulate_t": 0.9 - 0.1 * q,
+                           "cod_t": 2.2 - 0.2 * q, "ammonia_nitrogen_t": 0.3 - 0.02 * q},
+        "co2_t": 12000.0 - 1000 * q, "solid_waste_use_rate": 90.0 + q, "renewable_share": 10.0 + 3 * q,
+        "land_output": 800.0 + 50 * q, "major_change": False,
+    }
+
+
+def _seed_listed_units(engine: WorkflowEngine) -> None:
+    """LISTED_UNITS on their lists since the year before last, as an imported published list puts them."""
+    from handlers.divisions import city_of
+    from handlers.records import Listing, Unit
+
+    now = engine.clock.now()
+    listed_at = _china(now.year - 2, 12, 20)
+    with engine.db.unit_of_work() as session:
+        for unit in LISTED_UNITS:
+            if session.scalar(select(Unit).where(Unit.credit_code == unit.credit_code)) is not None:
+                continue
+            session.add(Unit(credit_code=unit.credit_code, name=unit.name, unit_type=unit.unit_type,
+                             county_code=unit.county, industry_code=unit.industry, created_at=listed_at))
+            level = LISTED_LEVELS[unit.key]
+            session.add(Listing(credit_code=unit.credit_code, unit_type=unit.unit_type, level=level,
+                                scope=city_of(unit.county) if level == "city" else PROVINCE, year=now.year - 2,
+                                status="listed", listed_at=listed_at))
+
+
+def _exists(engine: WorkflowEngine, model: Any, **where: Any) -> bool:
+    with engine.db.session() as session:
+        query = select(model)
+        for key, value in where.items():
+            query = query.where(getattr(model, key) == value)
+        return session.scalar(query.limit(1)) is not None
+
+
+def seed_other_processes(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
+    """Samples of every other process in an interesting state, each added once (guarded by its record).
+
+    Samples that belong to an earlier date (last year's annual table and green codes, the
+    national recommendation of June–July) are driven on a frozen clock at those dates, so
+    their histories carry the dates on which they would have happened.
+    """
+    from engine.errors import EngineError
+
+    _seed_listed_units(engine)
+    made: list[tuple[int | None, str]] = []
+    for sample in (_last_years_green_codes, _this_years_annual_table, _national_recommendation,
+                   _complaint_at_verification, _complaint_answered, _change_at_recheck, _incident_at_province,
+                   _list_publication_in_preparation):
+        try:
+            made.extend(sample(engine))
+        except EngineError as err:  # e.g. a due date in a year whose calendar is not loaded yet
+            made.append((None, f"{sample.__name__}: 未生成 / not seeded: {err}"))
+    return made
+
+
+def _last_years_green_codes(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
+    """Last year's annual table (第二十四条), closed on April 15: green codes (第二十五条), one non-filer (第二十七条第7项)."""
+    from engine.identity import system_actor
+    from handlers.records import Campaign
+
+    year = engine.clock.now().year - 1
+    if _exists(engine, Campaign, year=year):
+        return []
+    with _clock_at(engine, _china(year, 3, 1, 9, 0, 1)) as clock:
+        iid = engine.start("annual_table_campaign", {"scheduled_for": f"{year}-03-01T09:00:00+08:00",
+                                                     "scheduled_year": year},
+                           actor=system_actor("scheduler")).instance_id
+        driver = Driver(engine, iid)
+        clock.set(_china(year, 3, 20, 10))
+        for quality, unit in enumerate(LISTED_UNITS[:5]):  # U15 never files
+            driver.complete_in("fill_annual_table", applicant_scope(unit.credit_code), _annual_table(quality))
+            driver.complete_in("review_annual_table", unit.county, {"decision": "accept"})
+        clock.set(_china(year, 4, 16, 0, 0, 1))  # the deadline: 第二十七条第7项 for U15, then the green codes
+        _fire_all(engine)
+    return [(iid, f"{year}年度动态管理表已截止，企业绿码已赋码（第二十五条），{LISTED_UNITS[5].name} 未填报"
+                  f"（第二十七条第7项）/ last year's annual table closed, green codes computed")]
+
+
+def _this_years_annual_table(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
+    """This year's annual table while it is open (March 1 – April 15): one table waiting for its county review."""
+    from engine.identity import system_actor
+    from handlers.records import Campaign
+
+    now = engine.clock.now()
+    year = now.year
+    if not _china(year, 3, 1, 9) < now < _china(year, 4, 15, 18) or _exists(engine, Campaign, year=year):
+        return []
+    iid = engine.start("annual_table_campaign", {"scheduled_for": f"{year}-03-01T09:00:00+08:00",
+                                                 "scheduled_year": year}, actor=system_actor("scheduler")).instance_id
+    unit = LISTED_UNITS[4]
+    Driver(engine, iid).complete_in("fill_annual_table", applicant_scope(unit.credit_code), _annual_table(3))
+    return [(iid, f"{year}年度动态管理表填报中：{unit.name} 已填报待{division(unit.county).name}审核，其余单位待填报"
+                  f" / annual table: one waiting for county review")]
+
+
+def _national_recommendation(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
+    """第二十一条: the latest June 1 batch: selection open until July 31, afterwards waiting for MIIT's result."""
+    from engine.identity import system_actor
+    from handlers.national_recommendation import NationalBatch
+
+    now = engine.clock.now()
+    year = now.year if now >= _china(now.year, 6, 1, 9, 0, 1) else now.year - 1
+    if _exists(engine, NationalBatch, year=year):
+        return []
+    selecting = now < _china(year, 8, 1, 0)
+    with _clock_at(engine, _china(year, 6, 1, 9, 0, 1)) as clock:
+        iid = engine.start("national_recommendation", {"scheduled_for": f"{year}-06-01T09:00:00+08:00",
+                                                       "scheduled_year": year},
+                           actor=system_actor("scheduler")).instance_id
+        if not selecting:
+            clock.set(_china(year, 7, 20, 10))
+            _fire_all(engine)  # the July 17 reminder
+            Driver(engine, iid).complete("select_units", {
+                "recommended_units": [LISTED_UNITS[4].credit_code], "recommendation_ref": f"黔工信节〔{year}〕20号",
+                "recommendation_file": "推荐文件.pdf"})
+    if selecting:
+        return [(iid, f"{year}年度国家级推荐：省工信厅择优推荐中（7月31日前）/ national recommendation: selection open")]
+    return [(iid, f"{year}年度国家级推荐：已推荐 {LISTED_UNITS[4].name}，待录入工信部结果"
+                  f" / recommended, waiting for MIIT's result")]
+
+
+REPORTER = {"reporter_name": "李某", "id_number": "520102198805051234", "contact": "13900000000",
+            "evidence": "电费单据复印件"}
+
+
+def _complaint(engine: WorkflowEngine, unit: DemoUnit, matter: str) -> int:
+    from engine.identity import public_actor
+
+    data = {"subject_kind": "unit", "unit": unit.credit_code, "matter": matter, **REPORTER}
+    iid = engine.start("complaint", data, actor=public_actor("complaint")).instance_id
+    Driver(engine, iid).complete("complaint_intake", {"intake_decision": "accept",
+                                                      "intake_reason": "实名举报，属于受理范围"})
+    return iid
+
+
+def _complaint_at_verification(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
+    from handlers.complaints import Complaint
+
+    unit = LISTED_UNITS[0]
+    if _exists(engine, Complaint, credit_code=unit.credit_code):
+        return []
+    iid = _complaint(engine, unit, "该企业申报的能耗数据比实际低约三成")
+    return [(iid, f"实名举报 {unit.name}：已受理，核实中（第三十二条）/ complaint at verification")]
+
+
+def _complaint_answered(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
+    from handlers.complaints import Complaint
+
+    unit = LISTED_UNITS[1]
+    if _exists(engine, Complaint, credit_code=unit.credit_code):
+        return []
+    iid = _complaint(engine, unit, "该企业夜间偷排废水")
+    Driver(engine, iid).complete("verify_complaint", {"verification_outcome": "unfounded",
+                                                      "verification_findings": "调取在线监测数据，无夜间超标排放"})
+    return [(iid, f"实名举报 {unit.name}：经核实不属实，已答复举报人 / complaint answered (unfounded)")]
+
+
+def _change_at_recheck(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
+    from handlers.changes import UnitChange
+    from handlers.divisions import city_of
+
+    unit = LISTED_UNITS[3]
+    if _exists(engine, UnitChange, credit_code=unit.credit_code):
+        return []
+    effective = (engine.clock.now().date() - dt.timedelta(days=14)).isoformat()
+    iid = engine.start("unit_change", {
+        "credit_code": unit.credit_code, "change_kind": "name", "old_value": unit.name,
+        "new_value": "安顺平坝航空智能制造有限公司", "effective_date": effective, "explanation": "引入战略投资者后更名",
+        "evidence": "营业执照（变更后）"}, actor=applicant(engine, unit)).instance_id
+    return [(iid, f"{unit.name} 名称变更，待{division(city_of(unit.county)).name}复核（第二十八、二十九条）"
+                  f" / change report waiting for re-check")]
+
+
+def _incident_at_province(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
+    from handlers.unit_incidents import UnitIncident
+
+    unit = LISTED_UNITS[2]
+    if _exists(engine, UnitIncident, credit_code=unit.credit_code):
+        return []
+    occurred = (engine.clock.now().date() - dt.timedelta(days=3)).isoformat()
+    iid = engine.start("unit_incident", {
+        "credit_code": unit.credit_code, "incident_kind": "environment", "incident_level": "level_2",
+        "occurred_on": occurred, "description": "尾矿库渗漏导致下游河段水质超标", "evidence": "生态环境部门事件通报"},
+        actor=engine.actor(f"county-{unit.county}")).instance_id
+    return [(iid, f"{unit.name} Ⅱ级突发环境事件，待省工信厅核实（第二十六条）/ incident waiting for the province")]
+
+
+def _list_publication_in_preparation(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
+    from handlers.divisions import city_of
+    from handlers.list_publication import ListPublication
+
+    unit = LISTED_UNITS[5]
+    city, year = city_of(unit.county), engine.clock.now().year
+    if _exists(engine, ListPublication, level="city", scope=city, year=year):
+        return []
+    iid = engine.start("list_publication", {"publication_level": "city", "publication_scope": city,
+                                            "publication_year": year},
+                       actor=engine.actor(f"city-{city}")).instance_id
+    return [(iid, f"{division(city).name}{year}年度市层面名单发布：待核对（含移出 {unit.name}，第二十七条第7项）"
+                  f" / list publication being prepared")]
 
 
 def demo_users() -> list[str]:

@@ -22,7 +22,6 @@ LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
 TRANSLATIONS_DIR = PROJECT_DIR / "web" / "translations"
 
-babel = Babel()
 
 
 def select_locale() -> str:
@@ -68,6 +67,8 @@ def china_date(value: dt.datetime | str | None) -> str:
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
-    babel.init_app(app, locale_selector=select_locale)
+    # One Babel per app: Flask-Babel caches loaded catalogs on its instance, so a shared instance
+    # would serve one app's translations to another (tests build many apps in one process).
+    Babel(app, locale_selector=select_locale)
     app.jinja_env.globals.update(lang=lang, pick=pick, localized=localized)
     app.jinja_env.filters.update(china_time=china_time, china_date=china_date)

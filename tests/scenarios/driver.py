@@ -78,3 +78,30 @@ class Scenario:
             return s.scalar(select(ApplicationRecord).where(ApplicationRecord.instance_id == iid))
 
 
+
+    # --- added for tests/scenarios/test_whole_year.py: several open tasks of one id in one instance
+    # (a campaign's filings and reviews), and a worker's catch-up of every due timer.
+
+    def task_in(self, iid: int, bpmn_id: str, scope: str) -> HumanTask:
+        """The one open ``bpmn_id`` task of ``iid`` in ``scope`` (e.g. one unit's filing in a campaign)."""
+        with self.engine.db.session() as s:
+            rows = s.scalars(select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.bpmn_id == bpmn_id,
+                                                     HumanTask.scope == scope, HumanTask.status == "open")).all()
+        assert len(rows) == 1, f"expected one open {bpmn_id} at {scope}, found {len(rows)}: {self.open_tasks(iid)}"
+        return rows[0]
+
+    def step_in(self, iid: int, bpmn_id: str, scope: str, data: dict, *, as_user: str | None = None):
+        task = self.task_in(iid, bpmn_id, scope)
+        self.engine.cache.clear()
+        actor = self.engine.actor(as_user or demo.user_for(task.role, task.scope))
+        return self.engine.complete(task.id, data, actor=actor)
+
+    def fire_all(self, *, rounds: int = 50) -> int:
+        """Fire due timers until none is due (one timer per instance and call), as a worker catching up."""
+        total = 0
+        for _ in range(rounds):
+            fired = self.engine.fire_due_timers()
+            if not fired:
+                return total
+            total += fired
+        raise AssertionError(f"timers still firing after {rounds} rounds")
