@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from engine.models import Attachment
 from handlers import demo
+from handlers.list_publication import ListPublication
 from handlers.records import Notice
 from web.api.auth import issue_token
 
@@ -53,6 +54,8 @@ ROUTES = [
     ("POST", "/public/complaints/new", {}, "AAAAAA"),
     ("GET", "/public/complaints/status", None, "AAAAAA"),
     ("GET", "/public/lists", None, "AAAAAA"),
+    ("GET", "/public/announcements/", None, "AAAAAA"),
+    ("GET", "/public/announcements/province/520000/2026", None, "AAAAAA"),
     ("GET", "/tasks/{tid}", None, "LDDAAA"),
     ("POST", "/tasks/{tid}", {}, "LDDDDD"),  # only the county acts on its review
     ("POST", "/tasks/{tid}/claim", {}, "LDDDDD"),
@@ -98,6 +101,8 @@ def subject(site):
                          content_type="application/pdf", size=len(PDF), uploaded_by="ent-u1",
                          uploaded_at=eng.clock.now()))
         nid = s.scalar(select(Notice.id).limit(1))
+        s.add(ListPublication(instance_id=iid, level="province", scope="520000", year=2026, status="published",
+                              prepared_at=eng.clock.now(), published_at=eng.clock.now(), reference="黔工信〔2026〕1号"))
     folder = site.app.config["GREENFLOW"].upload_dir + f"/{sha[:2]}/{sha[2:4]}"
     import os
     os.makedirs(folder, exist_ok=True)

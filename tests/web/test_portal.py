@@ -63,3 +63,19 @@ def test_applicant_timeline_hides_internal_work(site):
     green.step(iid, "review", PASS)
     html = site.client("ent-u1").get(f"/portal/applications/{iid}").get_data(as_text=True)
     assert "内部意见" not in html and 'data-event="task_completed"' in html
+
+
+def test_a_factory_sees_its_green_code_and_position(site):
+    import datetime as dt
+
+    from handlers.green_codes import GreenCode
+
+    with site.engine.db.unit_of_work() as s:
+        s.add(GreenCode(year=2025, credit_code=U1.credit_code, code="A", score=0.71, rank=12, cohort_size=100,
+                        industry_code="39", industry_rank=3, industry_size=20, industry_tier="A",
+                        config_version=1, computed_at=dt.datetime(2026, 4, 16, tzinfo=dt.timezone.utc)))
+    html = site.client("ent-u1").get("/portal/").get_data(as_text=True)
+    panel = html[html.index('data-testid="green-code"'):]
+    assert "2025 年度企业绿码" in panel and ">A<" in panel and "全省第 12 名 / 共 100 家" in panel
+    assert "行业内第 3 名 / 共 20 家" in panel
+    assert 'data-testid="green-code"' not in site.client("ent-u2").get("/portal/").get_data(as_text=True)

@@ -7,10 +7,11 @@ from pathlib import Path
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.errors import InvalidInput
 from engine.models import HumanTask, InstanceFacet, ProcessInstance
+from handlers.green_codes import GreenCode, code_of
 from handlers.records import ApplicationRecord, Evaluator
 from web import access, formkit, vocab
 from web.attachments import attachments_of, record_attachments, remember_uploads, unknown_kept_files
@@ -72,11 +73,19 @@ def index():
                                                              HumanTask.status == "open")).all()
         records = {r.instance_id: r for r in session.scalars(
             select(ApplicationRecord).where(ApplicationRecord.instance_id.in_(ids)))}
+        codes = [code for code in (_latest_green_code(session, scope.removeprefix("unit:")) for scope in scopes)
+                 if code]
     steps: dict[int, list[HumanTask]] = {}
     for task in open_tasks:
         steps.setdefault(task.instance_id, []).append(task)
     return render_template("portal/index.html", instances=instances, steps=steps, records=records,
-                           scopes=set(scopes), outcomes=OUTCOMES, vocab=vocab)
+                           scopes=set(scopes), outcomes=OUTCOMES, vocab=vocab, codes=codes)
+
+
+def _latest_green_code(session, credit_code: str) -> dict | None:
+    """The unit's newest enterprise green code and its position (第二十五条), if one was computed."""
+    year = session.scalar(select(func.max(GreenCode.year)).where(GreenCode.credit_code == credit_code))
+    return code_of(session, credit_code, year) if year else None
 
 
 def _form_parts() -> tuple[dict, dict | None, int]:
