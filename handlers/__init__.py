@@ -33,10 +33,20 @@ from handlers.records import (
     Unit,
 )
 from handlers.rules import EligibilityResult, Violation, check_application
-from handlers import start as _start  # noqa: F401  (registers the start hook)
-from handlers import complaints as _complaints  # noqa: F401  (complaint hook, services, table)
 from handlers.services import OUTCOMES, check_eligibility, record_listing, record_outcome
 from handlers.uscc import make_uscc, validate_uscc
+
+# The processes after the application: each module registers its start hook, service tasks and
+# tables on import (complaints 第三十二条; changes and incidents 第二十六–二十九条; the filing
+# review and green codes 第二十四、二十五条; list publication and national recommendation
+# 第二十、二十一、二十七条; evaluators and cultivation 第九–十三、三十、三十一条).
+from handlers import start as _start  # noqa: F401,E402
+from handlers import complaints as _complaints  # noqa: F401,E402
+from handlers import changes as _changes, unit_incidents as _unit_incidents  # noqa: F401,E402
+from handlers import filing_review as _filing_review, green_codes as _green_codes  # noqa: F401,E402
+from handlers import list_publication as _list_publication  # noqa: F401,E402
+from handlers import national_recommendation as _national_recommendation  # noqa: F401,E402
+from handlers import evaluators as _evaluators, cultivation as _cultivation  # noqa: F401,E402
 
 __all__ = [
     # reference data
@@ -56,7 +66,3 @@ __all__ = [
     "supervisor_of", "supervisor_scope_of",
     "notify", "open_campaign", "record_filing", "remind_campaign", "close_campaign",
 ]
-from handlers import changes as _changes, unit_incidents as _unit_incidents  # noqa: F401  (变更 / 事故: 第二十六–二十九条)
-from handlers import green_codes as _green_codes  # noqa: F401  (filing review, green codes: services and tables)
-from handlers import list_publication as _list_publication, national_recommendation as _national_recommendation  # noqa: F401  (名单发布与移出、国家级推荐: 第二十、二十一、二十七条)
-from handlers import evaluators as _evaluators, cultivation as _cultivation  # noqa: F401  (第三方机构、培育对象: 第九–十三、三十、三十一条)

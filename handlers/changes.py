@@ -37,6 +37,7 @@ from engine.db import Base, UTCDateTime
 from engine.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from engine.services import ServiceContext, StartInfo, service_task, start_hook
 from handlers.divisions import PROVINCE, city_of, division
+from handlers.fields import optional_text
 from handlers.industries import industry_table
 from handlers.records import Listing, Unit
 from handlers.removals import current_listings, highest_level, listing_view, queue_report, record_pending_removals
@@ -146,13 +147,7 @@ def current_value(session: Session, credit_code: str, change_kind: str) -> str |
 # --------------------------------------------------------------------------- the report
 
 def _text(fields: Mapping[str, Any], key: str) -> str | None:
-    value = fields.get(key)
-    if value is None:
-        return None
-    text = str(value).strip()
-    if len(text) > _LIMITS.get(key, 500):
-        raise InvalidInput(f"{key} 超过{_LIMITS.get(key, 500)}个字符 / {key} is too long", field=key)
-    return text or None
+    return optional_text(fields, key, _LIMITS)
 
 
 def normalise_change(session: Session, fields: Mapping[str, Any], *, today: dt.date | None = None) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from engine.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleVi
 from engine.identity import load_actor
 from engine.services import ServiceContext, StartInfo, service_task, start_hook
 from handlers.divisions import city_of
+from handlers.fields import optional_text
 from handlers.records import NegativeRecord, Unit
 from handlers.removals import current_listings, listing_view, queue_report, record_pending_removals
 from handlers.uscc import validate_uscc
@@ -103,13 +104,7 @@ class UnitIncident(Base):
 # --------------------------------------------------------------------------- the report
 
 def _text(fields: Mapping[str, Any], key: str) -> str | None:
-    value = fields.get(key)
-    if value is None:
-        return None
-    text = str(value).strip()
-    if len(text) > _LIMITS.get(key, 500):
-        raise InvalidInput(f"{key} 超过{_LIMITS.get(key, 500)}个字符 / {key} is too long", field=key)
-    return text or None
+    return optional_text(fields, key, _LIMITS)
 
 
 def reporting_grant(session: Session, actor: str, county_code: str) -> tuple[str, str]:
