@@ -229,6 +229,21 @@ class WorkflowEngine:
         with self.db.session() as session:
             return self.specs.load(session, version_id).form(name)
 
+    def startable(self) -> list[dict]:
+        """Processes of the newest version that a person starts with a form: id, name, version, form, role."""
+        with self.db.session() as session:
+            version = session.scalar(select(DefinitionVersion).order_by(DefinitionVersion.id.desc()).limit(1))
+            if version is None:
+                return []
+            loaded = self.specs.load(session, version.id)
+        result = []
+        for pid in version.meta.get("executable", []):
+            start = loaded.start_meta(pid)
+            if start.get("form") and not start.get("schedule"):
+                result.append({"process_id": pid, "name": version.meta["processes"][pid].get("name") or pid,
+                               "version_id": version.id, "form": start["form"], "role": start.get("role")})
+        return result
+
     def start_form(self, version_id: int, process_id: str) -> dict | None:
         """The JSON Schema of a process's start form, if it has one."""
         with self.db.session() as session:

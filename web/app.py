@@ -26,7 +26,7 @@ def create_app(settings: dict | _config.Settings | None = None) -> Flask:
     extensions.init_app(app, settings)
 
     from web import errors, i18n, navigation
-    from web.blueprints import admin, announcements, auth, home, inbox, instances, portal, public, tasks
+    from web.blueprints import admin, announcements, auth, home, inbox, instances, portal, processes, public, tasks
 
     i18n.init_app(app)
     navigation.init_app(app)
@@ -38,6 +38,7 @@ def create_app(settings: dict | _config.Settings | None = None) -> Flask:
     app.register_blueprint(tasks.bp)
     app.register_blueprint(instances.bp)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(processes.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(announcements.bp)
     from web.api import init_app as init_api  # REST API /api/v1 (CSRF-exempt) + `greenflow tokens`

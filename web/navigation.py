@@ -27,6 +27,7 @@ def nav_items() -> list[NavItem]:
         items.append((_("待办事项"), url_for("inbox.index")))
     if actor.has_role("applicant"):
         items.append((_("我的申报"), url_for("portal.index")))
+    items.append((_("发起流程"), url_for("processes.index")))
     if any(actor.has_role(r) for r in ("auditor", "province_official", "process_owner", "city_official",
                                        "county_official")):
         items.append((_("流程实例"), url_for("instances.index")))

@@ -56,6 +56,10 @@ ROUTES = [
     ("GET", "/public/lists", None, "AAAAAA"),
     ("GET", "/public/announcements/", None, "AAAAAA"),
     ("GET", "/public/announcements/province/520000/2026", None, "AAAAAA"),
+    ("GET", "/processes/", None, "LAAAAA"),  # each sees what it may start (maybe nothing)
+    ("GET", "/processes/list_publication/start", None, "LDAAAD"),  # the start hook checks whose list
+    ("POST", "/processes/list_publication/start", {}, "LDAAAD"),
+    ("GET", "/processes/evaluator_finding/start", None, "LDDDAD"),  # the province only
     ("GET", "/tasks/{tid}", None, "LDDAAA"),
     ("POST", "/tasks/{tid}", {}, "LDDDDD"),  # only the county acts on its review
     ("POST", "/tasks/{tid}/claim", {}, "LDDDDD"),
