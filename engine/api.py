@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 
 from engine import commands as _commands
 from engine import deploy as _deploy
-from engine import history, incidents, runtime, state
+from engine import followups, history, incidents, runtime, state
 from engine import inbox as _inbox
 from engine.clock import Clock, get_clock
 from engine.commands import runner
@@ -55,10 +55,14 @@ class WorkflowEngine:
                 retried_by: str | None = None) -> runner.Outcome:
         route = _commands.COMMANDS[type(command)]
         if route.locate is None:
-            return runner.run_new_instance(self, command, actor, creator(self, command, actor), route.handle,
-                                           resolving=resolving, retried_by=retried_by)
-        return runner.run_on_instance(self, command, actor, route.locate(command), route.handle,
-                                      resolving=resolving, retried_by=retried_by)
+            outcome = runner.run_new_instance(self, command, actor, creator(self, command, actor), route.handle,
+                                              resolving=resolving, retried_by=retried_by)
+        else:
+            outcome = runner.run_on_instance(self, command, actor, route.locate(command), route.handle,
+                                             resolving=resolving, retried_by=retried_by)
+        if outcome.requested_starts:  # committed: start what the command asked for (engine/followups.py)
+            followups.dispatch(self, outcome.requested_starts)
+        return outcome
 
     def start(self, process_id: str, data: dict[str, Any], *, actor: Actor, **kw) -> runner.Outcome:
         return self.execute(_commands.StartInstance(process_id=process_id, data=data, **kw), actor=actor)
@@ -97,18 +101,24 @@ class WorkflowEngine:
                                                      require_waiting=require_waiting), actor=actor)
 
     def fire_due_timers(self, *, limit: int = 500) -> int:
-        """Fire every timer due by now (one command each); returns how many fired."""
-        now = self.clock.now()
-        with self.db.session() as session:
-            due = due_timers(session, now, limit=limit)
+        """Fire every timer due by now (one command each), also those that firing made due;
+        returns how many fired. Stops after 100 rounds (a timer that keeps re-arming itself)."""
         fired = 0
         actor = system_actor("scheduler")
-        for instance_id, guid in due:
-            try:
-                outcome = self.execute(_commands.FireTimer(instance_id=instance_id, task_guid=guid), actor=actor)
-            except EngineError:  # an incident was recorded, or the instance moved on meanwhile
-                continue
-            fired += bool(outcome.result.get("fired"))
+        for _ in range(100):
+            with self.db.session() as session:
+                due = due_timers(session, self.clock.now(), limit=limit)
+            progress = 0
+            for instance_id, guid in due:
+                try:
+                    outcome = self.execute(_commands.FireTimer(instance_id=instance_id, task_guid=guid),
+                                           actor=actor)
+                except EngineError:  # an incident was recorded, or the instance moved on meanwhile
+                    continue
+                progress += bool(outcome.result.get("fired"))
+            fired += progress
+            if progress == 0:
+                break
         return fired
 
     def retry_incident(self, incident_id: int, *, operator: str) -> runner.Outcome:

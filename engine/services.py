@@ -42,8 +42,26 @@ class ServiceContext:
     # Records that the service wants in the history (type, payload); the runtime appends them.
     events: list[tuple[str, dict]] = field(default_factory=list)
 
+    # Outbox ids of the process starts requested by this command (see engine/followups.py).
+    requested_starts: list[int] = field(default_factory=list)
+
     def record(self, event_type: str, **payload: Any) -> None:
         self.events.append((event_type, payload))
+
+    def start_process(self, process_id: str, data: dict[str, Any], *, business_key: str | None = None) -> int:
+        """Ask for an instance of ``process_id`` to be started once this command has committed.
+
+        Written to the outbox in this command's transaction and started right after the commit
+        (or by the worker after a crash), as the acting person; ``business_key`` makes the
+        request idempotent. Records ``process_start_requested``; returns the outbox id.
+        """
+        from engine import followups
+
+        row = followups.request(self.session, instance_id=self.instance_id, now=self.clock.now(),
+                                process_id=process_id, data=data, actor=self.actor, business_key=business_key)
+        self.requested_starts.append(row.id)
+        self.record("process_start_requested", outbox_id=row.id, process_id=process_id, business_key=business_key)
+        return row.id
 
 
 current_context: contextvars.ContextVar[ServiceContext | None] = contextvars.ContextVar(

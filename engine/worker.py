@@ -9,8 +9,9 @@
   two workers racing, never advances an instance twice.
 - The worker wakes at the next due time it knows of, and polls every ``poll_seconds``
   for timers created meanwhile by other processes or missed while it was down.
-- Scheduled jobs (annual campaigns) run on one leader only: a PostgreSQL advisory lock,
-  or on SQLite a lease row that the leader renews.
+- Scheduled jobs (annual campaigns, and process starts a crash left in the outbox — see
+  ``engine/followups.py``) run on one leader only: a PostgreSQL advisory lock, or on SQLite
+  a lease row that the leader renews.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import Callable
 
 from sqlalchemy import func, select, text
 
-from engine import schedules
+from engine import followups, schedules
 from engine.api import WorkflowEngine
 from engine.commands import FireTimer
 from engine.commands.timers import due_timers
@@ -56,7 +57,8 @@ class TimerWorker:
         self.poll_seconds = poll_seconds
         self._leader = LeaderElection(engine, self.name)
         # Leader-only jobs, run on every tick by the one worker holding the leader lock.
-        self.jobs: list[Callable[[], object]] = [lambda: schedules.run_due(engine)]
+        self.jobs: list[Callable[[], object]] = [lambda: schedules.run_due(engine),
+                                                 lambda: followups.dispatch_pending(engine)]
 
     # --- one round -------------------------------------------------------------------
     def due_timers(self, now: dt.datetime) -> list[tuple[int, str]]:

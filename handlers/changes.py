@@ -47,7 +47,7 @@ from handlers.uscc import validate_uscc
 __all__ = [
     "ARTICLE_REPORT", "ARTICLE_RECHECK", "CHANGE_KINDS", "CHANGE_DECISIONS", "PROCESS_ID",
     "UnitChange", "change_authority", "normalise_change", "start_unit_change", "record_unit_change",
-    "decide_unit_change", "current_value",
+    "decide_unit_change", "current_value", "request_change_rechecks",
 ]
 
 PROCESS_ID = "unit_change"
@@ -381,3 +381,74 @@ def decide_unit_change(ctx: ServiceContext, *, change_record: dict[str, Any], de
             "miit_report_needed": decision == "no_longer_qualifies" and national,
             "miit_summary": f"国家层面绿色制造单位{unit_name}（{row.credit_code}）{kind_zh}变更后经复核不再符合相关标准，"
                             f"建议调整出国家层面绿色制造名单（{ARTICLE_RECHECK}）：{reason}" if national else ""}
+
+
+# --------------------------------------------------------------------------- changes in the annual table
+
+def _prefixed(err: InvalidInput | RuleViolation, index: int) -> dict[str, str]:
+    """The error's fields as paths of row ``index`` of the table's ``changes`` group."""
+    fields = err.fields or {"change_kind": err.message}
+    return {f"changes.{index}.{field}": message for field, message in fields.items()}
+
+
+@service_task("request_change_rechecks")
+def request_change_rechecks(ctx: ServiceContext, *, filing: dict[str, Any], unit: dict[str, Any],
+                            table: dict[str, Any], already: list[str] | None = None) -> list[str]:
+    """Start a re-check (``unit_change``, 第二十九条) for each change explained in the annual table (第二十八条).
+
+    ``table`` is the table as filed: with ``major_change`` true its ``changes`` rows (kind, old
+    and new value, effective date, optional new county or industry) and ``change_note`` (the
+    explanation, unless a row has its own). Every row is checked as a change report
+    (``normalise_change``) before anything is asked for: a bad row refuses the whole filing
+    with InvalidInput naming ``changes.<row>.<field>``. A kind already being re-checked for
+    the unit is not asked for again (event ``unit_change_already_rechecking``).
+    The re-checks run as their own ``unit_change`` instances, started after this command
+    commits (engine/followups.py), so they outlive the filing period. ``already`` is what an
+    earlier call of the same filing returned (an amended table asks only for new rows).
+    Returns the business keys asked for so far.
+    """
+    keys = list(already or [])
+    if not table.get("major_change"):
+        return keys
+    rows = table.get("changes") or []
+    if not rows:
+        raise InvalidInput(f"有重大变更的须逐项填写变更事项（{ARTICLE_REPORT}） / list each change",
+                           field="changes")
+    code = str(unit.get("credit_code") or "")
+    note = str(table.get("change_note") or "").strip()
+    today = china_date(ctx.clock.now())
+    reports = []
+    errors: dict[str, str] = {}
+    for index, item in enumerate(rows):
+        fields = {**item, "credit_code": code, "explanation": item.get("explanation") or note,
+                  "evidence": item.get("evidence") or f"{filing.get('year')}年度动态管理表（第二十八条）"}
+        try:
+            reports.append(normalise_change(ctx.session, fields, today=today))
+        except (InvalidInput, RuleViolation) as err:
+            errors.update(_prefixed(err, index))
+    seen: set[str] = set()
+    for index, report in enumerate(reports):
+        if report["change_kind"] in seen:
+            errors[f"changes.{index}.change_kind"] = "同一变更事项只填一项 / each kind of change once"
+        seen.add(report["change_kind"])
+    if errors:
+        raise InvalidInput("变更事项有误：" + "；".join(errors.values()), fields=errors)
+    for report in reports:
+        key = f"annual_table:{filing['id']}:{report['change_kind']}"
+        if key in keys:
+            continue
+        open_row = ctx.session.scalar(select(UnitChange).where(
+            UnitChange.credit_code == code, UnitChange.change_kind == report["change_kind"],
+            UnitChange.status == "reported"))
+        if open_row is not None:
+            ctx.record("unit_change_already_rechecking", credit_code=code, change_kind=report["change_kind"],
+                       instance_id=open_row.instance_id, article=ARTICLE_RECHECK)
+            continue
+        fields = {k: report[k] for k in ("credit_code", "change_kind", "old_value", "new_value", "effective_date",
+                                         "explanation", "evidence")}
+        for optional in ("new_county_code", "new_industry_code"):
+            if report.get(optional):
+                fields[optional] = report[optional]
+        ctx.start_process(PROCESS_ID, fields, business_key=key)
+        keys.append(key)
+    return keys

@@ -115,6 +115,8 @@ class Outcome:
     status: str
     row_version: int
     result: dict[str, Any]
+    # Outbox ids of process starts the command requested; the engine dispatches them after the commit.
+    requested_starts: tuple[int, ...] = ()
 
 
 def run_on_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
@@ -168,7 +170,8 @@ def _run(engine, command, actor, open_instance, handler, resolving, retried_by, 
                 if resolving is not None:
                     incidents.resolve(session, resolving, now, by=retried_by or actor.username)
                 _apply(run, command, handler)
-                outcome = Outcome(instance.id, instance.status, instance.row_version, run.result)
+                outcome = Outcome(instance.id, instance.status, instance.row_version, run.result,
+                                  tuple(run.context.requested_starts))
             engine.cache.put(instance.id, instance.row_version, workflow, run.derived)
             return outcome
         except Exception as exc:

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from engine.clock import CHINA
 from engine.errors import InvalidInput, RuleViolation
 from engine.identity import system_actor
-from engine.models import HumanTask, Outbox, Timer
+from engine.models import HumanTask, Outbox, ProcessInstance, Timer
 from handlers import demo
 from handlers.campaign import NOT_FILED_SOURCE, supervisor_of, supervisor_scope_of
+from handlers.changes import UnitChange
 from handlers.records import AnnualFiling, Campaign, Listing, NegativeRecord, Unit
 from tests.scenarios.driver import PASS
 
@@ -258,13 +259,133 @@ def test_a_table_submitted_after_april_15_is_refused_before_the_deadline_timer_r
     assert notifications(green) == []  # too late for a reminder
 
 
-def test_a_change_reported_in_the_table_needs_an_explanation(green):
+RENAME = {"change_kind": "name", "old_value": demo.UNITS[0].name, "new_value": "遵义黔北绿色智能科技有限公司",
+          "effective_date": "2026-02-20"}
+
+
+def change_instances(green) -> list[ProcessInstance]:
+    with green.engine.db.session() as s:
+        return s.scalars(select(ProcessInstance).where(ProcessInstance.process_id == "unit_change")
+                         .order_by(ProcessInstance.id)).all()
+
+
+def test_a_change_reported_in_the_table_needs_an_explanation_and_its_items(green):
     unit = demo.UNITS[0]
     list_units(green, unit)
     iid = start_campaign(green)
     with pytest.raises(InvalidInput) as err:
         file_table(green, iid, unit, {**TABLE, "major_change": True})
-    assert "change_note" in err.value.fields  # 第二十八条
-    file_table(green, iid, unit, {**TABLE, "major_change": True, "change_note": "2025年更名"})
-    green.step(iid, "review_annual_table", {"decision": "accept"})  # the county's review (第二十四条)
+    assert {"change_note", "changes"} <= set(err.value.fields)  # 第二十八条: explained, item by item
+    with pytest.raises(InvalidInput) as err:  # a row is checked as a change report before anything is saved
+        file_table(green, iid, unit, {**TABLE, "major_change": True, "change_note": "2025年更名",
+                                      "changes": [{**RENAME, "old_value": "某某公司"}]})
+    assert "changes.0.old_value" in err.value.fields and "登记" in err.value.fields["changes.0.old_value"]
+    with pytest.raises(InvalidInput) as err:
+        file_table(green, iid, unit, {**TABLE, "major_change": True, "change_note": "更名",
+                                      "changes": [{**RENAME, "effective_date": "2026-12-01"}]})
+    assert "changes.0.effective_date" in err.value.fields
+    with pytest.raises(InvalidInput) as err:
+        file_table(green, iid, unit, {**TABLE, "major_change": True, "change_note": "更名",
+                                      "changes": [RENAME, {**RENAME, "new_value": "另一名称"}]})
+    assert "changes.1.change_kind" in err.value.fields
+    with green.engine.db.session() as s:
+        assert s.scalars(select(AnnualFiling)).all() == []  # refused: nothing saved, nothing started
+    assert change_instances(green) == []
+
+
+def test_a_change_explained_in_the_table_is_rechecked_by_its_own_process(green):
+    """第二十八条: explained in the table; 第二十九条: the city re-checks, also after the filing period."""
+    unit = demo.UNITS[0]
+    list_units(green, unit)
+    iid = start_campaign(green)
+    green.engine.clock.set(china(2026, 3, 20, 10, 0))
+    outcome = file_table(green, iid, unit, {**TABLE, "major_change": True, "change_note": "股东增资后更名",
+                                            "changes": [RENAME]})
+    assert len(outcome.requested_starts) == 1
+    [change] = change_instances(green)
+    assert change.business_key.startswith("annual_table:") and change.started_by == f"ent-{unit.key.lower()}"
+    review = green.task(change.id, "change_review")
+    assert (review.role, review.scope) == ("city_official", "520300")
+    with green.engine.db.session() as s:
+        [row] = s.scalars(select(UnitChange)).all()
+    assert (row.change_kind, row.old_value, row.new_value, row.explanation, row.status) == \
+        ("name", unit.name, RENAME["new_value"], "股东增资后更名", "reported")
+    view = green.view(iid)
+    [requested] = [e["payload"] for e in view["events"] if e["type"] == "process_start_requested"]
+    assert requested["process_id"] == "unit_change"
+    with green.engine.db.session() as s:
+        [request] = s.scalars(select(Outbox).where(Outbox.kind == "start_process")).all()
+        assert request.sent_at is not None and request.payload["result"] == {"status": "started",
+                                                                              "instance_id": change.id}
+
+    # The table is returned and amended: the same change is not asked for twice.
+    green.step(iid, "review_annual_table", {"decision": "return", "reason": "能耗数据有误"})
+    green.step(iid, "correct_annual_table", {**TABLE, "energy_tce": 1790.0, "major_change": True,
+                                             "change_note": "股东增资后更名", "changes": [RENAME]},
+               as_user=f"ent-{unit.key.lower()}")
+    assert len(change_instances(green)) == 1
+
+    # The filing period ends (the campaign with it); the re-check goes on and decides.
+    green.step(iid, "review_annual_table", {"decision": "accept"})
+    green.engine.clock.set(china(2026, 4, 16, 9, 0))
+    green.engine.fire_due_timers()
     assert green.view(iid)["status"] == "completed"
+    green.step(change.id, "change_review", {"change_decision": "still_qualifies"})
+    with green.engine.db.session() as s:
+        assert s.scalar(select(Unit.name).where(Unit.credit_code == unit.credit_code)) == RENAME["new_value"]
+
+
+def test_a_change_already_being_rechecked_is_not_asked_for_again(green):
+    unit = demo.UNITS[0]
+    list_units(green, unit)
+    own = green.engine.start("unit_change", {**RENAME, "credit_code": unit.credit_code, "explanation": "更名"},
+                             actor=demo.applicant(green.engine, unit)).instance_id
+    iid = start_campaign(green)
+    outcome = file_table(green, iid, unit, {**TABLE, "major_change": True, "change_note": "已另行报告",
+                                            "changes": [RENAME]})
+    assert outcome.requested_starts == ()
+    assert [c.id for c in change_instances(green)] == [own]
+    [skipped] = [e["payload"] for e in green.view(iid)["events"] if e["type"] == "unit_change_already_rechecking"]
+    assert skipped["instance_id"] == own and skipped["article"] == "第二十九条"
+
+
+def test_a_requested_start_left_by_a_crash_is_started_by_the_worker_once(green):
+    from engine import followups
+    from engine.worker import TimerWorker
+
+    unit = demo.UNITS[0]
+    list_units(green, unit)
+    iid = start_campaign(green)
+    real_dispatch = followups.dispatch
+    followups.dispatch = lambda engine, ids: []  # the process dies between the commit and the start
+    try:
+        file_table(green, iid, unit, {**TABLE, "major_change": True, "change_note": "更名", "changes": [RENAME]})
+    finally:
+        followups.dispatch = real_dispatch
+    assert change_instances(green) == []
+    worker = TimerWorker(green.engine, name="w1")
+    worker.tick()
+    assert change_instances(green) == []  # within the grace period the caller may still be starting it
+    green.engine.clock.set(green.engine.clock.now() + dt.timedelta(minutes=2))
+    worker.tick()
+    worker.tick()
+    [change] = change_instances(green)
+    assert green.task(change.id, "change_review").scope == "520300"
+
+
+def test_a_requested_start_the_rules_refuse_is_settled_and_the_requester_told(green):
+    from engine import followups
+
+    unit = demo.UNITS[0]
+    list_units(green, unit)
+    iid = start_campaign(green)
+    with green.engine.db.unit_of_work() as s:  # a request for a unit that is on no list: unit_change refuses it
+        row = followups.request(s, instance_id=iid, now=green.engine.clock.now(), process_id="unit_change",
+                                data={**RENAME, "credit_code": demo.UNITS[1].credit_code, "explanation": "x"},
+                                actor=f"ent-{unit.key.lower()}")
+        request_id = row.id
+    [result] = followups.dispatch(green.engine, [request_id])
+    assert result["status"] == "refused" and "第二十八条" in result["message"]
+    assert followups.dispatch(green.engine, [request_id]) == []  # settled: never retried
+    told = [p for p in notifications(green) if p.get("kind") == "start_refused"]
+    assert told and told[0]["to"] == f"ent-{unit.key.lower()}" and "第二十八条" in told[0]["message_zh"]

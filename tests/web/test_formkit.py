@@ -315,6 +315,13 @@ def test_nested_object_parses_and_validates(ctx):
     assert submission.data["main_emissions"] == {"so2_t": 1.2, "nox_t": 0.8, "particulate_t": 0, "cod_t": 2,
                                                  "ammonia_nitrogen_t": 0.1}
     assert submission.data["major_change"] is True and submission.data["change_note"] == "更名为某某集团\n第二行"
+    assert set(formkit.validation_errors(schema, submission)) == {"changes"}  # 第二十八条: item by item
+    pairs += [("changes-0-change_kind", "name"), ("changes-0-old_value", "某某公司"),
+              ("changes-0-new_value", "某某集团"), ("changes-0-effective_date", "2026-02-20"),
+              ("changes-0-new_county_code", "")]
+    submission = formkit.parse_submission(schema, None, post(pairs))
+    assert submission.data["changes"] == [{"change_kind": "name", "old_value": "某某公司", "new_value": "某某集团",
+                                           "effective_date": "2026-02-20"}]
     assert formkit.validation_errors(schema, submission) == {}
 
 

@@ -157,3 +157,31 @@ def test_a_forged_kept_file_hash_is_refused(site, tmp_path):
     response = thief.post("/portal/apply", data=stolen)
     assert response.status_code == 422 and 'data-field="report_file"' in response.get_data(as_text=True)
     assert thief.get(f"/instances/{iid}/files/{sha.removeprefix('sha256:')}").status_code == 403
+
+
+def test_the_annual_table_form_places_a_bad_change_row_error_on_its_field_and_starts_the_recheck(site):
+    """第二十八条 through the web: a change row is checked like a change report; a good one starts 变更复核."""
+    from tests.scenarios.test_deadlines import TABLE, change_instances, filing_task, list_units, start_campaign
+
+    green = site.scenario
+    list_units(green, U1)
+    iid = start_campaign(green)
+    task = filing_task(green, iid, U1)
+    client = site.client(f"ent-{U1.key.lower()}")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'data-field="changes"' in page and 'name="changes-0-change_kind"' in page  # the repeated group
+    form = {key: str(value) for key, value in TABLE.items() if not isinstance(value, dict)}
+    form.update({f"main_emissions-{key}": str(value) for key, value in TABLE["main_emissions"].items()})
+    form.update({"major_change": "true", "change_note": "股东增资后更名", "changes-0-change_kind": "name",
+                 "changes-0-old_value": "某某公司", "changes-0-new_value": "遵义黔北绿色智能科技有限公司",
+                 "changes-0-effective_date": "2026-02-20"})
+    response = client.post(f"/tasks/{task.id}", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    field = re.search(r'<div[^>]*data-field="changes\.0\.old_value"[^>]*>', html)
+    assert field and "invalid" in field.group(0) and "第二十八条" in html
+    assert "股东增资后更名" in html and change_instances(green) == []  # input kept, nothing started
+    form["changes-0-old_value"] = U1.name
+    assert client.post(f"/tasks/{task.id}", data=form).status_code == 302
+    [change] = change_instances(green)
+    assert green.task(change.id, "change_review").scope == "520300"
