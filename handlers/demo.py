@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from engine.api import WorkflowEngine
 from engine.identity import Actor, hash_password, upsert_user
-from engine.models import HumanTask, UserAccount
+from engine.models import HumanTask, ProcessInstance, UserAccount
 from handlers.divisions import PROVINCE, cities, counties_of, division
 from handlers.records import Evaluator, EvaluatorBan, NegativeRecord
 from handlers.start import applicant_scope
@@ -249,9 +249,7 @@ def _clock_at(engine: WorkflowEngine, when: dt.datetime) -> Iterator[Any]:
 
 
 def _fire_all(engine: WorkflowEngine) -> None:
-    for _ in range(20):  # one due timer per instance and call
-        if not engine.fire_due_timers():
-            return
+    engine.fire_due_timers()  # also the timers that firing made due
 
 
 def _annual_table(quality: int) -> dict[str, Any]:
@@ -329,12 +327,28 @@ def _last_years_green_codes(engine: WorkflowEngine) -> list[tuple[int | None, st
         driver = Driver(engine, iid)
         clock.set(_china(year, 3, 20, 10))
         for quality, unit in enumerate(LISTED_UNITS[:5]):  # U15 never files
-            driver.complete_in("fill_annual_table", applicant_scope(unit.credit_code), _annual_table(quality))
+            table = _annual_table(quality)
+            if quality == 1:  # 第二十八条: a boundary change explained in the table starts its re-check
+                table.update(major_change=True, change_note="并购相邻厂区，组织边界扩大", changes=[{
+                    "change_kind": "boundary", "old_value": "厂区占地 120 亩", "new_value": "并购相邻厂区后占地 180 亩",
+                    "effective_date": f"{year}-02-01"}])
+            driver.complete_in("fill_annual_table", applicant_scope(unit.credit_code), table)
             driver.complete_in("review_annual_table", unit.county, {"decision": "accept"})
+        clock.set(_china(year, 3, 25, 15))
+        with engine.db.session() as session:
+            recheck = session.scalar(select(ProcessInstance.id).where(ProcessInstance.process_id == "unit_change",
+                                                                  ProcessInstance.business_key.like("annual_table:%")))
+        if recheck is not None:  # 第二十九条: the authority confirms the change
+            Driver(engine, recheck).complete("change_review", {"change_decision": "still_qualifies",
+                                                               "change_opinion": "边界扩大不影响评价结果"})
         clock.set(_china(year, 4, 16, 0, 0, 1))  # the deadline: 第二十七条第7项 for U15, then the green codes
         _fire_all(engine)
-    return [(iid, f"{year}年度动态管理表已截止，企业绿码已赋码（第二十五条），{LISTED_UNITS[5].name} 未填报"
+    made = [(iid, f"{year}年度动态管理表已截止，企业绿码已赋码（第二十五条），{LISTED_UNITS[5].name} 未填报"
                   f"（第二十七条第7项）/ last year's annual table closed, green codes computed")]
+    if recheck is not None:
+        made.append((recheck, f"{LISTED_UNITS[1].name} 在{year}年度动态管理表中说明组织边界变更，已复核确认"
+                              f"（第二十八、二十九条）/ a change explained in the table, re-checked"))
+    return made
 
 
 def _this_years_annual_table(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
