@@ -5,25 +5,35 @@ every objection is verified and answered, and the list is published only when al
 settled.  ``open_notice`` and ``close_notice`` are service tasks of ``public_notice``;
 ``record_objection`` is called by the web layer when an objection arrives, before the
 message reaches the instance, so the objection is on file even if the process is busy.
+
+Every objection gets a receipt number (``YY2026-000042``).  The officials' verdict (核实异议)
+is written to the objection as soon as it is given (``answer_objection``), and the objector is
+answered then: a notification to the contact they gave is queued in the outbox
+(``kind="notification"``, payload kind ``objection_reply``) and ``objection_reply_queued`` is
+recorded.  ``close_notice`` counts the answers and answers nobody twice.
+``objection_status`` is what the public may see of a receipt.
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidInput, NotFound, RuleViolation
 from engine import calendar
+from engine.errors import InvalidInput, NotFound, RuleViolation
 from engine.clock import china_date
+from engine.models import Outbox
 from engine.services import ServiceContext, message_hook, service_task
 from handlers.application import normalise_application
 from handlers.divisions import PROVINCE, city_of
 from handlers.records import Notice, Objection
 
-__all__ = ["MIN_NOTICE_DAYS", "open_notice", "close_notice", "record_objection"]
+__all__ = ["MIN_NOTICE_DAYS", "open_notice", "close_notice", "record_objection", "objection_receipt",
+           "parse_objection_receipt", "objection_status", "OBJECTION_REPLY"]
 
 ARTICLE = "第二十条"
 OBJECTION_MESSAGE = "notice_objection"
@@ -33,6 +43,10 @@ _FIELDS: dict[str, int | None] = {
     "name": 100, "id_number": 32, "organisation": 200, "contact": 100, "matter": None, "evidence": None,
 }
 _NOT_A_NAME = frozenset({"匿名", "anonymous", "无名氏"})
+RECEIPT_PREFIX = "YY"  # 异议
+_RECEIPT = re.compile(r"^YY(\d{4})-(\d{6,})$")
+OBJECTION_REPLY = "objection_reply"  # the payload kind of the notification to the objector
+_LEVEL_WORDS = {"city": "市级", "province": "省级"}
 
 
 def _as_id(value: object) -> int | None:
@@ -160,10 +174,12 @@ def record_objection(session: Session, notice_id: int, payload: Mapping[str, Any
     return objection
 
 
-def _settle(session: Session, notice: Notice, stored: dict[int, Objection], item: object, now: dt.datetime) -> None:
+def _settle(session: Session, notice: Notice, stored: dict[int, Objection], taken: set[int], item: object,
+            now: dt.datetime) -> None:
     """Apply one reviewed objection ``{objection_id?, upheld, reply, …}`` to its row.
 
-    Without an id, an unsettled row with the same name, contact and matter is taken;
+    Without an id, an unsettled row with the same name, contact and matter is taken, else
+    one settled with this very answer by an earlier call (each row once per call, ``taken``);
     failing that the objection was never filed, so it is filed now (received_at = now).
     """
     if not isinstance(item, Mapping):
@@ -181,14 +197,44 @@ def _settle(session: Session, notice: Notice, stored: dict[int, Objection], item
                                field="objections")
     else:
         values = _clean(item)
-        row = next((o for o in stored.values() if o.upheld is None and (o.name, o.contact, o.matter)
-                    == (values["name"], values["contact"], values["matter"])), None)
+        same = [o for o in stored.values() if o.id not in taken
+                and (o.name, o.contact, o.matter) == (values["name"], values["contact"], values["matter"])]
+        # An earlier call (the notice waited for a pending objection) may have settled it already.
+        row = next((o for o in same if o.upheld is None), None) or \
+            next((o for o in same if (o.upheld, o.reply) == (upheld, reply)), None)
         if row is None:
             row = Objection(notice_id=notice.id, received_at=now, **values)
             session.add(row)
             session.flush()
             stored[row.id] = row
+    taken.add(row.id)
     row.upheld, row.reply = upheld, reply
+
+
+@service_task("answer_objection")
+def answer_objection(ctx: ServiceContext, *, notice: dict[str, Any], objections: list[dict[str, Any]] | None,
+                     objection: dict[str, Any], upheld: bool, finding: str, reply: str) -> list[dict[str, Any]]:
+    """Record an official's verification of one objection at once and answer the objector (第二十条).
+
+    The verdict goes to the objection's row (``upheld``, ``reply``) and the reply is queued
+    to the objector now, during the notice if it still runs; ``close_notice`` later counts
+    the row and, finding the same answer, queues nothing more. Returns ``objections`` with
+    this review appended (``{objection, upheld, finding, reply, reviewed_at}``), as the
+    diagram keeps them. Raises InvalidInput for a review without a verdict or a reply.
+    """
+    row = _notice_row(ctx.session, notice)
+    now = ctx.clock.now()
+    reviewed = {"objection": objection, "upheld": upheld, "finding": finding, "reply": reply,
+                "reviewed_at": now.astimezone(dt.timezone.utc).isoformat()}
+    stored = {o.id: o for o in ctx.session.scalars(select(Objection).where(Objection.notice_id == row.id))}
+    before = {o.id: (o.upheld, o.reply) for o in stored.values()}
+    taken: set[int] = set()
+    _settle(ctx.session, row, stored, taken, reviewed, now)
+    for objection_id in taken:
+        answered = stored[objection_id]
+        if before.get(objection_id) != (answered.upheld, answered.reply):
+            _reply_to_objector(ctx, row, answered)
+    return list(objections or []) + [reviewed]
 
 
 @service_task("close_notice")
@@ -196,6 +242,11 @@ def close_notice(
     ctx: ServiceContext, *, notice: dict[str, Any], objections: list[dict[str, Any]] | None = None
 ) -> dict[str, int]:
     """End the notice and settle its objections; returns ``{"upheld": n, "rejected": m, "pending": k}``.
+
+    Each objection whose answer is written now (settled for the first time, or answered
+    differently than before) gets its reply queued to the objector (``_reply_to_objector``);
+    settling the same answers again, as the diagram does after a pending objection, queues
+    nothing more.
 
     Counts every objection on file for the notice, so one filed by ``record_objection``
     during the notice but not yet reviewed keeps the notice open (经公示无异议的 … 发布):
@@ -215,8 +266,13 @@ def close_notice(
             article=ARTICLE, field="notice",
         )
     stored = {o.id: o for o in ctx.session.scalars(select(Objection).where(Objection.notice_id == row.id))}
+    before = {o.id: (o.upheld, o.reply) for o in stored.values()}
+    taken: set[int] = set()
     for item in objections or []:
-        _settle(ctx.session, row, stored, item, now)
+        _settle(ctx.session, row, stored, taken, item, now)
+    for objection in sorted(stored.values(), key=lambda o: o.id):
+        if objection.upheld is not None and before.get(objection.id) != (objection.upheld, objection.reply):
+            _reply_to_objector(ctx, row, objection)
     pending = sorted(o.id for o in stored.values() if o.upheld is None)
     result = {"upheld": sum(o.upheld is True for o in stored.values()),
               "rejected": sum(o.upheld is False for o in stored.values()), "pending": len(pending)}
@@ -248,3 +304,64 @@ def take_objection(ctx: ServiceContext, payload: dict[str, Any]) -> dict[str, An
     ctx.record("objection_filed", notice_id=notice.id, objection_id=objection.id)
     return {**_clean(payload), "objection_id": objection.id, "notice_id": notice.id,
             "received_at": objection.received_at.isoformat()}
+
+
+# --------------------------------------------------------------------------- answering the objector
+
+def objection_receipt(objection: Objection) -> str:
+    """The receipt number of an objection, e.g. ``YY2026-000042`` (异议): its id and China year of receipt."""
+    return f"{RECEIPT_PREFIX}{china_date(objection.received_at).year}-{objection.id:06d}"
+
+
+def parse_objection_receipt(receipt: object) -> tuple[int, int] | None:
+    """(year, id) of a receipt number such as ``YY2026-000042``; None when it is not one."""
+    found = _RECEIPT.match(str(receipt or "").strip().upper())
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def _outcome(objection: Objection) -> str | None:
+    return None if objection.upheld is None else ("upheld" if objection.upheld else "rejected")
+
+
+def _reply_to_objector(ctx: ServiceContext, notice: Notice, objection: Objection) -> Outbox:
+    """Queue the answer to the objector (公示异议答复, 第二十条) and record it in the history.
+
+    The notification carries what the objector gave (name, contact) and the answer: the
+    outcome and the official's reply; the finding (核实情况) stays internal. The event holds
+    ids, the receipt and the outcome only: the contact is in the outbox row, not the history.
+    """
+    receipt, outcome = objection_receipt(objection), _outcome(objection)
+    verdict = "成立" if objection.upheld else "不成立"
+    level = _LEVEL_WORDS.get(notice.level, "")
+    outbox = Outbox(instance_id=ctx.instance_id, kind="notification", created_at=ctx.clock.now(), payload={
+        "kind": OBJECTION_REPLY, "to": objection.contact, "objector_name": objection.name, "receipt": receipt,
+        "notice_id": notice.id, "unit_name": notice.unit_name, "outcome": outcome, "reply": objection.reply,
+        "article": ARTICLE,
+        "message_zh": f"您对{notice.unit_name}拟列入{level}绿色制造名单公示提出的异议（受理编号 {receipt}），"
+                      f"经核实异议{verdict}。答复意见：{objection.reply}（{ARTICLE}）",
+        "instance_id": ctx.instance_id, "process_id": ctx.process_id})
+    ctx.session.add(outbox)
+    ctx.session.flush()
+    ctx.record("objection_reply_queued", objection_id=objection.id, notice_id=notice.id, receipt=receipt,
+               outcome=outcome, outbox_id=outbox.id, article=ARTICLE)
+    return outbox
+
+
+def objection_status(session: Session, receipt: object) -> dict[str, Any] | None:
+    """``{receipt, status, received_on, notice_id, outcome, reply}`` for a receipt; None if there is none.
+
+    ``status`` is ``verifying`` until the objection is settled, then ``answered`` with the
+    outcome and the reply to the objector. Never the objector, the matter, the evidence or
+    the officials' finding.
+    """
+    parsed = parse_objection_receipt(receipt)
+    if parsed is None:
+        return None
+    year, key = parsed
+    row = session.get(Objection, key)
+    if row is None or objection_receipt(row) != str(receipt).strip().upper():  # the year and the digits as given
+        return None
+    answered = row.upheld is not None
+    return {"receipt": objection_receipt(row), "status": "answered" if answered else "verifying",
+            "received_on": china_date(row.received_at), "notice_id": row.notice_id,
+            "outcome": _outcome(row), "reply": row.reply if answered else None}

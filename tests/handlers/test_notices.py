@@ -7,12 +7,20 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import InvalidInput, NotFound, RuleViolation
-from handlers.notices import close_notice, open_notice, record_objection
+from engine.models import Outbox
+from handlers.notices import (close_notice, objection_receipt, objection_status, open_notice,
+                              parse_objection_receipt, record_objection)
 from handlers.records import Notice, Objection
 from tests.handlers.factories import NOW, NOW_DT, application
 
 OBJECTION = {"name": "王五", "id_number": "520102199001011234", "contact": "13800000000",
              "matter": "该企业去年发生环境污染事故", "evidence": "新闻报道链接"}
+
+
+@pytest.fixture(autouse=True)
+def outbox_table(session):
+    """close_notice answers each objector through the engine's outbox (not a domain table)."""
+    Outbox.__table__.create(session.get_bind())
 
 
 @pytest.fixture
@@ -172,3 +180,81 @@ def test_close_notice_refuses_a_malformed_objection(ctx, clock, notice, item):
 def test_close_notice_of_an_unknown_notice_is_not_found(ctx):
     with pytest.raises(NotFound):
         close_notice(ctx, notice={"id": 404}, objections=[])
+
+
+# --------------------------------------------------------------------------- answering the objector
+
+def replies(session) -> list[dict]:
+    return [o.payload for o in session.scalars(select(Outbox).order_by(Outbox.id))]
+
+
+def test_settling_an_objection_queues_the_answer_to_the_objector(ctx, clock, notice, session):
+    upheld = record_objection(session, notice["id"], OBJECTION, NOW_DT)
+    rejected = record_objection(session, notice["id"], {**OBJECTION, "name": "赵六", "contact": "zhao@example.cn"},
+                                NOW_DT)
+    clock.advance(days=9)
+    close_notice(ctx, notice=notice, objections=[
+        {"objection_id": upheld.id, "upheld": True, "finding": "内部：环保处罚属实", "reply": "经核实属实，移出拟列入名单"},
+        {"objection_id": rejected.id, "upheld": False, "finding": "内部：数据一致", "reply": "经核实不属实"},
+    ])
+    first, second = replies(session)
+    assert (first["kind"], first["to"], first["objector_name"], first["outcome"]) == (
+        "objection_reply", "13800000000", "王五", "upheld")
+    assert first["receipt"] == objection_receipt(upheld) == "YY2026-%06d" % upheld.id
+    assert first["reply"] == "经核实属实，移出拟列入名单" and first["article"] == "第二十条"
+    assert "异议成立" in first["message_zh"] and "第二十条" in first["message_zh"]
+    assert (second["to"], second["outcome"]) == ("zhao@example.cn", "rejected")
+    assert "异议不成立" in second["message_zh"]
+    assert all("内部" not in str(p) for p in (first, second))  # the finding stays internal
+    queued = [payload for kind, payload in ctx.events if kind == "objection_reply_queued"]
+    outbox_ids = [o.id for o in session.scalars(select(Outbox).order_by(Outbox.id))]
+    assert [(e["objection_id"], e["outcome"], e["outbox_id"]) for e in queued] == [
+        (upheld.id, "upheld", outbox_ids[0]), (rejected.id, "rejected", outbox_ids[1])]
+    for event in queued:  # who objected and how to reach them is in the outbox row only
+        assert not {"to", "contact", "name", "objector_name", "id_number"} & set(event)
+        assert "13800000000" not in str(event) and "王五" not in str(event)
+
+
+def test_the_objector_is_answered_once_though_the_notice_waits_for_another(ctx, clock, notice, session):
+    first = record_objection(session, notice["id"], OBJECTION, NOW_DT)
+    other = {**OBJECTION, "name": "赵六", "matter": "数据存疑"}
+    record_objection(session, notice["id"], other, NOW_DT)
+    clock.advance(days=9)
+    answered = [{"objection_id": first.id, "upheld": False, "reply": "经核实不属实"}]
+    assert close_notice(ctx, notice=notice, objections=answered)["pending"] == 1
+    assert [p["objector_name"] for p in replies(session)] == ["王五"]
+    # The second is reviewed and the diagram closes again with every answer so far; one carries no id.
+    answered.append({**other, "upheld": False, "reply": "经核实数据一致"})
+    assert close_notice(ctx, notice=notice, objections=answered) == {"upheld": 0, "rejected": 2, "pending": 0}
+    assert close_notice(ctx, notice=notice, objections=answered) == {"upheld": 0, "rejected": 2, "pending": 0}
+    assert [p["objector_name"] for p in replies(session)] == ["王五", "赵六"]
+    assert len(session.scalars(select(Objection)).all()) == 2  # the one without an id is not filed twice
+    assert [e[0] for e in ctx.events].count("objection_reply_queued") == 2
+
+
+def test_the_same_answers_without_ids_settle_the_same_rows_again(ctx, clock, notice, session):
+    record_objection(session, notice["id"], OBJECTION, NOW_DT)
+    pending = record_objection(session, notice["id"], {**OBJECTION, "name": "赵六"}, NOW_DT)
+    clock.advance(days=9)
+    answered = [{**OBJECTION, "upheld": True, "reply": "属实"}]
+    assert close_notice(ctx, notice=notice, objections=answered)["pending"] == 1
+    answered.append({"objection_id": pending.id, "upheld": False, "reply": "不属实"})
+    assert close_notice(ctx, notice=notice, objections=answered) == {"upheld": 1, "rejected": 1, "pending": 0}
+    assert [(p["objector_name"], p["outcome"]) for p in replies(session)] == [("王五", "upheld"), ("赵六", "rejected")]
+
+
+def test_the_status_of_an_objection_shows_only_its_progress_and_answer(ctx, clock, notice, session):
+    objection = record_objection(session, notice["id"], OBJECTION, NOW_DT)
+    receipt = objection_receipt(objection)
+    assert objection_status(session, receipt) == {
+        "receipt": receipt, "status": "verifying", "received_on": dt.date(2026, 5, 11), "notice_id": notice["id"],
+        "outcome": None, "reply": None}
+    clock.advance(days=9)
+    close_notice(ctx, notice=notice, objections=[
+        {"objection_id": objection.id, "upheld": True, "finding": "内部核实情况", "reply": "异议成立"}])
+    status = objection_status(session, f" {receipt.lower()} ")
+    assert (status["status"], status["outcome"], status["reply"]) == ("answered", "upheld", "异议成立")
+    assert parse_objection_receipt(receipt) == (2026, objection.id)
+    for unknown in ("YY2026-999999", "YY2025-%06d" % objection.id, "JB2026-%06d" % objection.id,
+                    "YY2026-%07d" % objection.id, "", None, "YY2026-1"):
+        assert objection_status(session, unknown) is None

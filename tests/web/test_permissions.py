@@ -17,7 +17,7 @@ from sqlalchemy import select
 from engine.models import Attachment
 from handlers import demo
 from handlers.list_publication import ListPublication
-from handlers.records import Notice
+from handlers.records import Notice, Objection
 from web.api.auth import issue_token
 
 PEOPLE = ("anonymous", "ent-u1", "county-520402", "city-520300", "province", "auditor")
@@ -26,7 +26,8 @@ U1 = demo.UNITS[0]
 APPLICATION = demo.application_data(U1)
 
 # (method, url template, body, expectation per person in PEOPLE order)
-# Templates: {iid} U1's instance, {tid} its county review task, {sha} its file, {nid} U6's notice.
+# Templates: {iid} U1's instance, {tid} its county review task, {sha} its file, {nid} U6's notice,
+# {otid} the city's 核实异议 task of that notice and {oid} its objection (whose evidence is the file {sha}).
 ROUTES = [
     ("GET", "/", None, "AAAAAA"),
     ("GET", "/healthz", None, "AAAAAA"),
@@ -53,6 +54,7 @@ ROUTES = [
     ("GET", "/public/complaints/new", None, "AAAAAA"),
     ("POST", "/public/complaints/new", {}, "AAAAAA"),
     ("GET", "/public/complaints/status", None, "AAAAAA"),
+    ("GET", "/public/objections/status", None, "AAAAAA"),
     ("GET", "/public/lists", None, "AAAAAA"),
     ("GET", "/public/announcements/", None, "AAAAAA"),
     ("GET", "/public/announcements/province/520000/2026", None, "AAAAAA"),
@@ -69,6 +71,8 @@ ROUTES = [
     ("POST", "/tasks/{tid}/cc", {"to_users": "nobody"}, "LDDAAD"),
     ("POST", "/tasks/{tid}/urge", {}, "LDDAAD"),  # only supervising departments
     ("POST", "/tasks/{tid}/comment", {"text": ""}, "LDDAAD"),
+    # U6 (西秀区, 安顺市): its county reads the city's 核实异议 task; another city does not; never the applicant
+    ("GET", "/tasks/{otid}/objections/{oid}/evidence", None, "LDADAA"),
     # the REST API: the same rules with bearer tokens
     ("GET", "/api/v1/openapi.json", None, "AAAAAA"),
     ("GET", "/api/v1/me", None, "LAAAAA"),
@@ -98,13 +102,16 @@ def subject(site):
     green, eng = site.scenario, site.engine
     iid = green.apply(U1)
     tid = green.task(iid, "review").id
-    green.to_notice(demo.UNITS[5])
+    notice_instance = green.to_notice(demo.UNITS[5])
     sha = "ab" * 32
+    green.object(notice_instance, evidence=f"附件：证据.pdf（sha256:{sha}，{len(PDF)} 字节）")
+    otid = green.task(notice_instance, "review_objection").id
     with eng.db.unit_of_work() as s:
         s.add(Attachment(instance_id=iid, sha256=sha, field="report_file", filename="报告.pdf",
                          content_type="application/pdf", size=len(PDF), uploaded_by="ent-u1",
                          uploaded_at=eng.clock.now()))
         nid = s.scalar(select(Notice.id).limit(1))
+        oid = s.scalar(select(Objection.id).limit(1))
         s.add(ListPublication(instance_id=iid, level="province", scope="520000", year=2026, status="published",
                               prepared_at=eng.clock.now(), published_at=eng.clock.now(), reference="黔工信〔2026〕1号"))
     folder = site.app.config["GREENFLOW"].upload_dir + f"/{sha[:2]}/{sha[2:4]}"
@@ -113,7 +120,7 @@ def subject(site):
     with open(f"{folder}/{sha}", "wb") as fh:
         fh.write(PDF)
     tokens = {name: issue_token(eng, name, name="matrix")[1] for name in PEOPLE if name != "anonymous"}
-    return {"iid": iid, "tid": tid, "sha": sha, "nid": nid, "tokens": tokens}
+    return {"iid": iid, "tid": tid, "sha": sha, "nid": nid, "otid": otid, "oid": oid, "tokens": tokens}
 
 
 def classify(response) -> str:
@@ -146,7 +153,7 @@ def call(site, subject, person: str, method: str, template: str, body):
 
 def test_every_route_is_in_the_table(site):
     adapter = site.app.url_map.bind("localhost")
-    sample = {"iid": 1, "tid": 1, "sha": "ab" * 32, "nid": 1}
+    sample = {"iid": 1, "tid": 1, "sha": "ab" * 32, "nid": 1, "otid": 1, "oid": 1}
     listed = {(adapter.match(t.format(**sample), method=m)[0], m) for m, t, _, _ in ROUTES}
     routes = {(rule.endpoint, method) for rule in site.app.url_map.iter_rules() if rule.endpoint != "static"
               for method in rule.methods - {"HEAD", "OPTIONS"}}

@@ -196,6 +196,45 @@ def test_posting_too_often_is_rate_limited(green, client):
     assert client.get(path).status_code == 200  # reading the form is not limited
 
 
+def test_the_objection_status_page_shows_progress_then_the_answer_and_nothing_internal(green, client):
+    unit = demo.UNITS[0]
+    iid = green.to_notice(unit)
+    notice = notice_of(green, iid)
+    receipt_page = text(post_form(client, f"/public/notices/{notice.id}/objection", OBJECTOR))
+    [objection] = objections(green)
+    receipt = f"YY2026-{objection.id:06d}"
+    assert f"/public/objections/status?receipt={receipt}" in receipt_page
+    response = client.get(f"/public/objections/status?receipt={receipt}")
+    page = text(response)
+    assert response.status_code == 200 and receipt in page
+    assert 'data-status="verifying"' in page and "核实中" in page and "答复内容" not in page
+    assert "2026-03-02" in page and unit.name in page and f"/public/notices/{notice.id}" in page
+    finding = "内部：调取2025年环境执法记录核实"
+    green.step(iid, "review_objection", {"upheld": True, "finding": finding, "reply": "经核实异议成立，已取消拟列入"})
+    # answered as soon as it is verified, during the notice (answer_objection)
+    page = text(client.get(f"/public/objections/status?receipt={receipt.lower()}"))
+    assert 'data-status="answered"' in page and "已答复" in page and 'data-outcome="upheld"' in page
+    reply = re.search(r'<dd data-testid="reply">([^<]+)</dd>', page).group(1)
+    assert reply == "经核实异议成立，已取消拟列入"
+    for private in (OBJECTOR["name"], OBJECTOR["id_number"], OBJECTOR["contact"], OBJECTOR["matter"],
+                    OBJECTOR["evidence"], finding, "city-520300", "objection_reply"):
+        assert private not in page
+    english = text(client.get(f"/public/objections/status?receipt={receipt}&lang=en"))
+    assert "Objection status" in english and "Answered" in english and "Objection upheld" in english
+
+
+def test_an_unknown_objection_receipt_is_404_with_a_plain_message(green, client):
+    iid = green.to_notice()
+    post_form(client, f"/public/notices/{notice_of(green, iid).id}/objection", OBJECTOR)
+    [objection] = objections(green)
+    for unknown in ("YY2026-999999", f"YY2025-{objection.id:06d}", f"JB2026-{objection.id:06d}", "不是编号"):
+        response = client.get("/public/objections/status", query_string={"receipt": unknown})
+        page = text(response)
+        assert response.status_code == 404 and "未找到异议受理编号" in page and unknown in page
+        assert 'data-testid="status"' not in page and OBJECTOR["name"] not in page
+    assert client.get("/public/objections/status").status_code == 200  # the empty form
+
+
 # --------------------------------------------------------------------------- complaints
 
 def complain(client, **fields):

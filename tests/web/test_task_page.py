@@ -4,7 +4,10 @@ from __future__ import annotations
 import io
 import re
 
+from sqlalchemy import select
+
 from handlers import demo
+from handlers.records import Notice
 from tests.scenarios.driver import PASS
 
 U1 = demo.UNITS[0]
@@ -185,3 +188,32 @@ def test_the_annual_table_form_places_a_bad_change_row_error_on_its_field_and_st
     assert client.post(f"/tasks/{task.id}", data=form).status_code == 302
     [change] = change_instances(green)
     assert green.task(change.id, "change_review").scope == "520300"
+
+
+def test_the_objection_review_page_shows_the_objection_and_serves_its_evidence_to_officials_only(site):
+    """第二十条: the official verifying an objection reads it and its evidence; the applicant never does."""
+    green = site.scenario
+    iid = green.to_notice(U1)
+    with site.engine.db.session() as s:
+        notice = s.scalar(select(Notice).where(Notice.instance_id == iid))
+    public = site.client()
+    response = public.post(f"/public/notices/{notice.id}/objection", content_type="multipart/form-data", data={
+        "name": "王某", "id_number": "520102199001011234", "contact": "13800000000",
+        "matter": "该企业去年曾发生环境污染事件", "evidence": "照片 1 份", "evidence_file": (io.BytesIO(PDF), "现场照片.pdf")})
+    assert response.status_code == 200
+    review = green.task(iid, "review_objection")
+    city = site.client(demo.user_for(review.role, review.scope))
+    html = city.get(f"/tasks/{review.id}").get_data(as_text=True)
+    panel = html[html.index('data-testid="objections"'):]
+    for expected in ("王某", "13800000000", "该企业去年曾发生环境污染事件", "待核实"):
+        assert expected in panel, expected
+    link = re.search(r'data-testid="objection-evidence"\s+href="([^"]+)"', panel).group(1)
+    download = city.get(link)
+    assert download.status_code == 200 and download.data == PDF
+    assert "现场照片.pdf" in download.headers["Content-Disposition"] or "filename*" in download.headers[
+        "Content-Disposition"]
+    applicant = site.client(f"ent-{U1.key.lower()}")
+    assert applicant.get(f"/tasks/{review.id}").status_code == 403
+    assert applicant.get(link).status_code == 403
+    assert site.client("county-520103").get(link).status_code == 403  # another county's official
+    assert city.get(link.replace("/objections/", "/objections/9")).status_code == 404  # not this instance's

@@ -4,7 +4,9 @@
   ended lately, each with its period and unit; during the period anyone may object under a
   real name. The objection goes to the application's instance as the message
   ``notice_objection``; its message hook (``handlers.notices.take_objection``) files it or
-  refuses it (late, early, anonymous), and the page shows the refusal's reason.
+  refuses it (late, early, anonymous), and the page shows the refusal's reason. A filed
+  objection gets a receipt number; with it anyone may look up the objection's status (under
+  verification / answered, and the answer), and nothing else.
 - 实名举报 (第三十二条): a complaint about a listed unit or an evaluator starts the process
   ``complaint``; its start hook (``handlers.complaints``) refuses anonymous complaints and
   unlisted units, and routes the intake to the competent authority. The reporter gets a
@@ -43,7 +45,7 @@ from engine.models import Event, ProcessInstance
 from handlers.application import TARGET_LEVELS, UNIT_TYPES
 from handlers.complaints import PROCESS_ID as COMPLAINT_PROCESS, Complaint, complaint_status, normalise_complaint
 from handlers.divisions import PROVINCE, cities, city_of, counties_of, division
-from handlers.notices import OBJECTION_MESSAGE
+from handlers.notices import OBJECTION_MESSAGE, objection_receipt, objection_status
 from handlers.records import ApplicationRecord, Evaluator, Listing, Notice, Objection, Unit
 from web import uploads, vocab
 from web.attachments import record_attachments
@@ -62,6 +64,10 @@ NOTICE_ARTICLE = "第二十条"
 OBJECTION_FIELDS = ("name", "id_number", "organisation", "contact", "matter", "evidence")
 COMPLAINT_FIELDS = ("subject_kind", "unit", "evaluator_id", "reporter_name", "id_number", "contact", "matter",
                     "evidence")
+OBJECTION_STATUSES = {"verifying": ("核实中", "Under verification"),
+                      "answered": ("已答复", "Answered")}
+OBJECTION_OUTCOMES = {"upheld": ("异议成立", "Objection upheld"),
+                      "rejected": ("异议不成立", "Objection not upheld")}
 COMPLAINT_STATUSES = {"received": ("已收到，待受理", "Received, awaiting intake"),
                       "accepted": ("已受理，处理中", "Accepted, in process"),
                       "closed": ("已办结", "Closed")}
@@ -280,11 +286,6 @@ def _refusal(err: InvalidInput) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- objections (第二十条)
 
-def objection_receipt(objection: Objection) -> str:
-    """The receipt number of an objection, e.g. ``YY2026-000042`` (异议)."""
-    return f"YY{china_date(objection.received_at).year}-{objection.id:06d}"
-
-
 def _closed_message(view: NoticeView) -> str:
     return _("公示期为 %(first)s 至 %(last)s，当前不在公示期内，不受理异议（第二十条）",
              first=view.first_day.isoformat(), last=view.last_day.isoformat())
@@ -339,6 +340,24 @@ def objection(notice_id: int):
         received_at = filed.received_at if filed else eng.clock.now()
     return render_template("public/objection_receipt.html", notice=view, receipt=receipt,
                            received_on=china_date(received_at), evidence_stored=stored)
+
+
+@bp.get("/objections/status")
+@limiter.limit(LOOKUP_LIMIT)
+def objection_status_page():
+    """An objection by its receipt number: received on, the notice, under verification or answered
+    and the answer; nothing about the objector, the matter or the officials' finding."""
+    receipt = request.args.get("receipt", "").strip()[:40]
+    if not receipt:
+        return render_template("public/objection_status.html", receipt="", status=None)
+    with engine().db.session() as session:
+        status = objection_status(session, receipt)
+        view = _notice_or_404(session, status["notice_id"])[1] if status else None
+    if status is None:
+        return render_template("public/objection_status.html", receipt=receipt, status=None), 404
+    return render_template("public/objection_status.html", receipt=receipt, status=status, notice=view,
+                           label=vocab.word(OBJECTION_STATUSES, status["status"]),
+                           outcome=vocab.word(OBJECTION_OUTCOMES, status["outcome"]))
 
 
 # --------------------------------------------------------------------------- complaints (第三十二条)

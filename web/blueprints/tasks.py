@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -18,6 +18,7 @@ from engine.errors import EngineError, InvalidInput
 from web import access, formkit, people, vocab
 from web.attachments import attachments_of, record_attachments, remember_uploads, unknown_kept_files
 from web.extensions import engine
+from web.objections import REVIEW_TASKS, evidence_download_name, objection_of, objections_of
 from web.submission import start_form_entries
 from web.timeline import timeline_of
 from web.uploads import FileStore
@@ -89,6 +90,7 @@ def render_task(task: dict, *, values: dict | None = None, errors: dict | None =
         delegate_to = people.same_org_unit(session, task["scope"], exclude=actor.username)
         cc_to = people.officials_near(session, access.scopes_above(task["scope"]), exclude=actor.username)
         documents = attachments_of(session, task["instance_id"])
+        under_review = objections_of(session, task["instance_id"]) if task["bpmn_id"] in REVIEW_TASKS else []
     fields = None
     if schema and (can_act or is_delegate):
         fields = formkit.build_fields(schema, ui, values, errors or {}, filenames={d.sha256: d.filename for d in documents},
@@ -103,7 +105,27 @@ def render_task(task: dict, *, values: dict | None = None, errors: dict | None =
         days_left=days_left, submitted=start_form_entries(instance, {d.sha256: d.filename for d in documents}),
         top_errors=formkit.unplaced_errors(fields or [], errors or {}), overdue=bool(task["due_at"]) and task["status"] == "open"
         and dt.datetime.fromisoformat(task["due_at"]) < eng.clock.now(), vocab=vocab, form_schema=schema,
-        errors=errors or {}), status
+        errors=errors or {}, objections=under_review), status
+
+
+@bp.get("/<int:task_id>/objections/<int:objection_id>/evidence")
+@login_required
+def objection_evidence(task_id: int, objection_id: int):
+    """The evidence file of an objection, for those who may read the 核实异议 task (第二十条)."""
+    task = load_task(task_id)
+    if task["bpmn_id"] not in REVIEW_TASKS:
+        access.not_found(_("该事项没有异议材料"))
+    with engine().db.session() as session:
+        objection = objection_of(session, task["instance_id"], objection_id)
+    sha = objection.evidence_sha256 if objection else None
+    if sha is None:
+        access.not_found(_("异议材料不存在"))
+    try:
+        path = FileStore(Path(current_app.config["GREENFLOW"].upload_dir)).path_of(sha)
+    except EngineError:
+        access.not_found(_("异议材料不存在"))
+    filename, content_type = evidence_download_name(objection, sha)
+    return send_file(path, mimetype=content_type, as_attachment=True, download_name=filename)
 
 
 @bp.get("/<int:task_id>")
