@@ -7,7 +7,8 @@ Checks, in order: safe XML (size, no DOCTYPE/ENTITY, no XInclude), forms are val
 Schemas, the SpiffWorkflow parser with XSD validation, every executable process builds,
 every script/condition/timer/parameter/scope expression compiles in the sandbox, every
 service operator is registered, every user task has a known role, a scope and an existing
-form file.
+form file, and a timer start event has a ``schedule`` (with an optional ``scheduleCatchUpDays``:
+a whole number of days, 0–366, only beside ``schedule``).
 """
 from __future__ import annotations
 
@@ -213,6 +214,7 @@ def _describe_process(file: str, root: etree._Element, process: etree._Element) 
             "due_in_days": props.get("dueInDays"),
             "due_in_working_days": props.get("dueInWorkingDays"),
             "schedule": props.get("schedule"),
+            "schedule_catch_up_days": props.get("scheduleCatchUpDays"),
             "timer_start": tag == "startEvent" and node.find("bpmn:timerEventDefinition", NS) is not None,
         }
         if tag == "serviceTask":
@@ -258,6 +260,22 @@ def _expressions(process: etree._Element):
             yield el.get("id"), node.sourceline, node.get("value") or "", "eval"
 
 
+MAX_CATCH_UP_DAYS = 366  # a scheduled process here recurs at least yearly
+
+
+def _lint_catch_up(file: str, task: dict, where: dict):
+    """``scheduleCatchUpDays``: a whole number of days 0..MAX_CATCH_UP_DAYS, only beside ``schedule``."""
+    value = task.get("schedule_catch_up_days")
+    if value is None:
+        return
+    if not task.get("schedule"):
+        yield DeployProblem(file, "'scheduleCatchUpDays' is only allowed on a timer start event with a 'schedule' "
+                                  "property", **where)
+    elif not (value.isascii() and value.isdigit()) or int(value) > MAX_CATCH_UP_DAYS:
+        yield DeployProblem(file, f"scheduleCatchUpDays must be a whole number of calendar days from 0 to "
+                                  f"{MAX_CATCH_UP_DAYS}, not {value!r}", **where)
+
+
 def _lint_process(pid: str, meta: dict, root: etree._Element, forms: dict, known_roles: set[str]):
     file = meta["file"]
     process = root.find(f".//bpmn:process[@id='{pid}']", NS)
@@ -276,6 +294,7 @@ def _lint_process(pid: str, meta: dict, root: etree._Element, forms: dict, known
         if task["type"] == "startEvent" and task.get("timer_start") != bool(task.get("schedule")):
             yield DeployProblem(file, "a timer start event needs a 'schedule' property (an expression giving the next "
                                       "occurrence), and only a timer start event may have one", **where)
+        yield from _lint_catch_up(file, task, where)
         if task["type"] == "serviceTask" and task.get("operator") not in known_services:
             yield DeployProblem(file, f"unknown service operator {task.get('operator')!r}; registered: "
                                       f"{', '.join(sorted(known_services)) or 'none'}", **where)

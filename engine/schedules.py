@@ -9,6 +9,24 @@ restart or a crash never start an occurrence twice, and an occurrence missed whi
 worker ran is started as soon as one does. The instance gets ``scheduled_for`` (the
 occurrence) and ``scheduled_year`` (its year in China) as data; its start timer is
 ``scheduled_for``, so it proceeds at once.
+
+First sight and catch-up: the first time the leader sees a scheduled process (no
+``ScheduledStart`` row yet: a new installation, or a process deployed for the first time)
+it registers the *next* occurrence after now, so an occurrence that passed before the
+system existed is not started. The optional start-event property ``scheduleCatchUpDays``
+(a whole number of calendar days, checked at deploy) changes that for processes whose
+occurrence opens a period that is still useful afterwards: on first sight, if the most
+recent occurrence lies less than that many days before now, it is due at once — claimed
+and started on this tick with ``scheduled_for`` = that occurrence — and the row records the
+following one. The most recent occurrence is found with the schedule expression itself:
+the first occurrence after ``now - days``, then the following ones while they are not later
+than now (so a window longer than the period still starts one occurrence, the latest). An
+instance of the process created at or after that occurrence (started by hand before the
+scheduler first ran) counts as its start: nothing is caught up then. The
+window is chosen per diagram so that the caught-up instance still opens before its own
+deadline (``annual_table_campaign``: 03-01, tables due 04-15 → 44 days; see
+docs/decisions.md). Once the row exists nothing changes: occurrences missed during
+downtime start as before, whatever the property says.
 """
 from __future__ import annotations
 
@@ -23,14 +41,19 @@ from engine.clock import FrozenClock, use_clock
 from engine.commands import StartInstance
 from engine.errors import EngineError
 from engine.identity import system_actor
-from engine.models import ScheduledStart
+from engine.models import ProcessInstance, ScheduledStart
 
 log = logging.getLogger(__name__)
 
 
 def scheduled_processes(engine: WorkflowEngine) -> dict[str, str]:
     """process id -> schedule expression, for the newest deployed version of each process."""
-    found: dict[str, str] = {}
+    return {process_id: expression for process_id, (expression, _) in schedule_settings(engine).items()}
+
+
+def schedule_settings(engine: WorkflowEngine) -> dict[str, tuple[str, int]]:
+    """process id -> (schedule expression, catch-up days; 0 without ``scheduleCatchUpDays``), newest version."""
+    found: dict[str, tuple[str, int]] = {}
     for version in reversed(engine.versions()):
         with engine.db.session() as session:
             meta = deploy.version_meta(session, version["version"])
@@ -39,7 +62,8 @@ def scheduled_processes(engine: WorkflowEngine) -> dict[str, str]:
                 continue
             for task in process["tasks"].values():
                 if task["type"] == "startEvent" and task.get("schedule"):
-                    found[process_id] = task["schedule"]
+                    days = str(task.get("schedule_catch_up_days") or "0")
+                    found[process_id] = (task["schedule"], int(days) if days.isdigit() else 0)
     return found
 
 
@@ -58,8 +82,8 @@ def run_due(engine: WorkflowEngine) -> list[int]:
     """Start every occurrence that is due; returns the new instance ids."""
     started = []
     now = engine.clock.now()
-    for process_id, expression in scheduled_processes(engine).items():
-        occurrence = _claim(engine, process_id, expression, now)
+    for process_id, (expression, catch_up_days) in schedule_settings(engine).items():
+        occurrence = _claim(engine, process_id, expression, now, catch_up_days)
         if occurrence is None:
             continue
         data = {"scheduled_for": occurrence.astimezone(clock.CHINA).isoformat(),
@@ -77,17 +101,50 @@ def run_due(engine: WorkflowEngine) -> list[int]:
     return started
 
 
-def _claim(engine: WorkflowEngine, process_id: str, expression: str, now: dt.datetime) -> dt.datetime | None:
-    """Lock the schedule row; if its occurrence is due, move it on and return the occurrence."""
+def most_recent_occurrence(engine: WorkflowEngine, expression: str, now: dt.datetime,
+                           within_days: int) -> dt.datetime | None:
+    """The latest occurrence of ``expression`` in (now - within_days, now], or None.
+
+    The first occurrence after ``now - within_days``; if it is not later than ``now``, the
+    following ones are taken while they are not later than ``now`` either.
+    """
+    if within_days <= 0:
+        return None
+    occurrence = next_occurrence(engine, expression, now - dt.timedelta(days=within_days) - dt.timedelta(seconds=1))
+    if occurrence > now:
+        return None
+    while occurrence < (following := next_occurrence(engine, expression, occurrence)) <= now:
+        occurrence = following
+    return occurrence
+
+
+def _claim(engine: WorkflowEngine, process_id: str, expression: str, now: dt.datetime,
+           catch_up_days: int = 0) -> dt.datetime | None:
+    """Lock the schedule row; if its occurrence is due, move it on and return the occurrence.
+
+    Without a row (first sight) the row is created: with the most recent occurrence within
+    ``catch_up_days`` that occurrence is claimed at once (the row holds the following one),
+    otherwise the row holds the next occurrence and nothing is due.
+    """
     with engine.db.unit_of_work() as session:
         query = select(ScheduledStart).where(ScheduledStart.process_id == process_id)
         if engine.db.dialect != "sqlite":
             query = query.with_for_update()
         row = session.scalars(query).one_or_none()
         if row is None:
-            session.add(ScheduledStart(process_id=process_id,
-                                       next_at=next_occurrence(engine, expression, now - dt.timedelta(seconds=1))))
-            return None
+            caught_up = most_recent_occurrence(engine, expression, now, catch_up_days)
+            if caught_up is not None and session.scalar(select(ProcessInstance.id).where(
+                    ProcessInstance.process_id == process_id, ProcessInstance.created_at >= caught_up).limit(1)):
+                caught_up = None  # already started by hand since that occurrence: it counts as started
+            if caught_up is None:
+                session.add(ScheduledStart(process_id=process_id,
+                                           next_at=next_occurrence(engine, expression, now - dt.timedelta(seconds=1))))
+                return None
+            session.add(ScheduledStart(process_id=process_id, next_at=next_occurrence(engine, expression, caught_up),
+                                       last_started_at=now))
+            log.info("first sight of %s: catching up the occurrence of %s (within %d days)", process_id,
+                     caught_up.isoformat(), catch_up_days)
+            return caught_up
         if row.next_at > now:
             return None
         occurrence = row.next_at

@@ -14,7 +14,12 @@ ranked overall and within their industry (GB/T 4754 division, the first two digi
 - no code (第二十五条: 不填报或者填报不规范、数据异常，不对其赋码) for a factory without a table
   (``not_filed``), with a returned and uncorrected table (``irregular``), a table flagged
   abnormal (``abnormal``), a table not reviewed yet (``under_review``, only before the filing
-  period ends) or a table lacking a scored value (``incomplete``).
+  period ends) or a table lacking a scored value (``incomplete``);
+- no code either for a factory whose materials or data were found falsified (``falsified``:
+  a standing ground of 第二十七条第8项 “所提交材料或数据存在造假等问题” dated in the year or
+  earlier, ``handlers.removals.standing_grounds``), whatever its table: data confirmed false is
+  数据异常 at the least (第二十五条). This reason comes first. Every factory without a code is
+  left out of the ranked cohort, so the tiers are computed over the others.
 
 ``compute_green_codes`` (service task, run by ``annual_table_campaign`` when it closes) first
 settles the year's open reviews, then replaces the year's codes: recomputing is idempotent.
@@ -40,10 +45,12 @@ from engine.services import ServiceContext, service_task
 from handlers._config import CONFIG_DIR
 from handlers.filing_review import ELIGIBLE_STATUSES, FilingReview, current_indicators, settle_reviews
 from handlers.records import AnnualFiling, Listing, Unit
+from handlers.removals import standing_grounds
 
 __all__ = [
     "CODES",
     "DIRECTIONS",
+    "FALSIFIED_ITEM",
     "NO_CODE_REASONS",
     "GreenCode",
     "GreenCodeConfig",
@@ -70,7 +77,9 @@ NO_CODE_REASONS = {
     "abnormal": "动态管理表数据异常（第二十五条）",
     "under_review": "动态管理表尚在审核中（第二十四条）",
     "incomplete": "动态管理表缺少赋码所需指标，填报不规范（第二十五条）",
+    "falsified": "所提交材料或数据存在造假（第二十七条第8项），不予赋码（第二十五条）",
 }
+FALSIFIED_ITEM = 8  # 第二十七条第8项: 所提交材料或数据存在造假等问题
 ARTICLE = "第二十五条"
 DEFAULT_CONFIG = CONFIG_DIR / "green_code.toml"
 
@@ -292,10 +301,15 @@ def compute_codes(session: Session, year: int, *, now: dt.datetime,
         select(FilingReview).where(FilingReview.year == year))}
     industries = dict(session.execute(select(Unit.credit_code, Unit.industry_code)
                                       .where(Unit.credit_code.in_(factories))).all()) if factories else {}
+    falsified = standing_grounds(session, FALSIFIED_ITEM, until=dt.date(year, 12, 31),
+                                 credit_codes=factories) if factories else {}
     not_coded: dict[str, str] = {}
     tables: dict[str, dict[str, float]] = {}
     for code in factories:
         filing = filings.get(code)
+        if code in falsified:  # 第二十七条第8项 first: whatever the table says, its data cannot be trusted
+            not_coded[code] = "falsified"
+            continue
         if filing is None:
             not_coded[code] = "not_filed"
             continue

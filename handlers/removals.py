@@ -9,7 +9,9 @@ and the list-publication process (another piece of work) takes them over:
   and scope must leave out (``published_at`` is None);
 - ``settle_removal(session, row, now=, publication_instance_id=)`` marks the listing
   removed (``Listing.status = "removed"``, ``removed_at``, ``removal_ground``) and the
-  pending row published, when that publication goes out.
+  pending row published, when that publication goes out;
+- ``standing_grounds(session, item, until=)`` (read-only) tells which currently listed units
+  still carry a ground of a given 第二十七条 item (used by the green codes for item 8).
 
 Only city and provincial listings get a PendingRemoval: the national list is MIIT's.  For
 a national unit the province reports to MIIT instead (第二十六条第二款, 第二十九条), recorded
@@ -32,12 +34,12 @@ from engine.db import Base, UTCDateTime
 from engine.errors import InvalidInput
 from engine.models import Outbox, ProcessInstance
 from engine.services import ServiceContext, service_task
-from handlers.records import Listing
+from handlers.records import Listing, NegativeRecord
 
 __all__ = [
     "LEVEL_RANK", "LOCAL_LEVELS", "PendingRemoval", "MiitReport", "current_listings", "highest_level",
     "record_pending_removals", "pending_removals", "settle_removal", "queue_report", "record_miit_report",
-    "ground_text", "listing_view",
+    "ground_text", "listing_view", "standing_grounds",
 ]
 
 LEVEL_RANK = {"city": 1, "province": 2, "national": 3}
@@ -223,3 +225,55 @@ def record_miit_report(ctx: ServiceContext, *, credit_code: str, matter: str, ar
 def listing_view(rows: Iterable[Listing]) -> list[dict[str, Any]]:
     """``[{id, level, scope, unit_type}]``: the listings as instance data keeps them."""
     return [{"id": row.id, "level": row.level, "scope": row.scope, "unit_type": row.unit_type} for row in rows]
+
+
+# --------------------------------------------------------------------------- read-only queries
+
+def standing_grounds(session: Session, item: int, *, until: dt.date,
+                     credit_codes: Iterable[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Units with a current listing that still carry a ground of 第二十七条 item ``item`` dated ≤ ``until``.
+
+    A ground still stands while the listing it concerns has not been taken off (第二十七条: removal only
+    at the next list publication). Two records carry grounds:
+
+    - a ``NegativeRecord`` of that item dated (China date) no earlier than the China date of the
+      unit's earliest current listing — it arose while that listing stood (the rule
+      ``handlers.list_publication`` uses for derived grounds); this also covers a unit listed only
+      nationally, which gets no PendingRemoval;
+    - an unpublished ``PendingRemoval`` with that ``ground_item`` whose listing is still listed,
+      dated by the China date of ``recorded_at``.
+
+    ``until`` bounds the date (e.g. 31 December of a year); ``credit_codes`` limits the units.
+    Returns ``{credit_code: [{"source", "id", "on"}]}`` (``source``: ``negative_record`` or
+    ``pending_removal``; ``on``: the ISO date), oldest first; units without such a ground are absent.
+    Nothing is written.
+    """
+    listed = select(Listing.credit_code, Listing.listed_at).where(Listing.status == "listed")
+    wanted = None if credit_codes is None else sorted(set(credit_codes))
+    if wanted is not None:
+        if not wanted:
+            return {}
+        listed = listed.where(Listing.credit_code.in_(wanted))
+    since: dict[str, dt.date] = {}
+    for credit_code, listed_at in session.execute(listed):
+        day = china_date(listed_at)
+        since[credit_code] = min(day, since.get(credit_code, day))
+    if not since:
+        return {}
+    codes = sorted(since)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for record in session.scalars(select(NegativeRecord).where(
+            NegativeRecord.item == item, NegativeRecord.credit_code.in_(codes), NegativeRecord.occurred_on <= until)
+            .order_by(NegativeRecord.occurred_on, NegativeRecord.id)):
+        if record.occurred_on >= since[record.credit_code]:
+            found.setdefault(record.credit_code, []).append(
+                {"source": "negative_record", "id": record.id, "on": record.occurred_on.isoformat()})
+    for row in session.scalars(select(PendingRemoval).join(Listing, Listing.id == PendingRemoval.listing_id).where(
+            PendingRemoval.ground_item == item, PendingRemoval.published_at.is_(None),
+            PendingRemoval.credit_code.in_(codes), Listing.status == "listed").order_by(PendingRemoval.id)):
+        day = china_date(row.recorded_at)
+        if day <= until:
+            found.setdefault(row.credit_code, []).append({"source": "pending_removal", "id": row.id,
+                                                          "on": day.isoformat()})
+    return {code: sorted(grounds, key=lambda g: (g["on"], g["source"], g["id"]))
+            for code, grounds in sorted(found.items())}

@@ -27,6 +27,7 @@ from handlers.filing_review import (
     reviewer_of,
 )
 from handlers.green_codes import (
+    NO_CODE_REASONS,
     GreenCode,
     code_of,
     compute_codes,
@@ -36,7 +37,8 @@ from handlers.green_codes import (
     rank,
     tier_sizes,
 )
-from handlers.records import AnnualFiling, Listing, Unit
+from handlers.records import AnnualFiling, Listing, NegativeRecord, Unit
+from handlers.removals import PendingRemoval, standing_grounds
 from handlers.uscc import make_uscc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,14 +63,15 @@ def code(n: int) -> str:
 
 
 def add_factory(s, n: int, *, industry: str = "39", county: str = "520302", unit_type: str = "factory",
-                filed: dict | None = None, review: str | None = "accepted", year: int = 2026) -> str:
+                filed: dict | None = None, review: str | None = "accepted", year: int = 2026,
+                listed_at: dt.datetime | None = None) -> str:
     """A listed unit numbered ``n``; with ``filed``, its table of ``year`` and the review status."""
     credit = code(n)
     now = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)
     s.add(Unit(credit_code=credit, name=f"工厂{n}", unit_type=unit_type, county_code=county, industry_code=industry,
                created_at=now))
     s.add(Listing(credit_code=credit, unit_type=unit_type, level="city", scope="520300", year=2025, status="listed",
-                  listed_at=now))
+                  listed_at=listed_at or now))
     if filed is not None:
         filing = AnnualFiling(year=year, credit_code=credit, instance_id=1, indicators=filed, filed_at=now,
                               schema_version=1)
@@ -230,6 +233,105 @@ def test_the_service_records_its_result_in_the_history(db):
     assert [e[0] for e in ctx.events] == ["annual_table_reviews_settled", "green_codes_computed"]
     assert ctx.events[0][1] == {"year": 2026, "lapsed": [], "irregular": [returned]}
     assert ctx.events[1][1]["tiers"] == {"A+": 0, "A": 0, "B": 1} and rows(db)[coded].code == "B"
+
+
+# --------------------------------------------------------------------------- falsified data (第二十七条第8项)
+
+LISTED_2022 = dt.datetime(2022, 12, 20, 10, 0, tzinfo=CHINA)
+
+
+def add_ground(s, credit: str, item: int, on: dt.date, *, pending: bool = False, negative: bool = True) -> None:
+    """A 第二十七条 ground of ``item`` against ``credit`` dated ``on`` (China): a NegativeRecord and/or an
+    unpublished PendingRemoval of its city listing, as a confirmed complaint or an incident leaves them."""
+    when = dt.datetime.combine(on, dt.time(10, 0), tzinfo=CHINA)
+    if negative:
+        s.add(NegativeRecord(credit_code=credit, item=item, occurred_on=on, note=f"第二十七条第{item}项",
+                             source="test"))
+    if pending:
+        listing = s.scalar(select(Listing).where(Listing.credit_code == credit, Listing.status == "listed"))
+        s.add(PendingRemoval(credit_code=credit, listing_id=listing.id, level=listing.level, scope=listing.scope,
+                             ground_item=item, article="第二十七条", reason=f"第二十七条第{item}项",
+                             source_process="complaint", source_instance_id=900 + item, recorded_at=when))
+    s.flush()
+
+
+def test_a_factory_with_falsified_data_gets_no_code_and_the_others_keep_exact_tiers(db):
+    with db.unit_of_work() as s:
+        factories = {n: add_factory(s, n, filed={**TABLE, "renewable_share": float(n)}, listed_at=LISTED_2022)
+                     for n in range(1, 23)}
+        add_ground(s, factories[22], 8, dt.date(2026, 3, 20))  # the best table: a confirmed complaint, item 8
+        add_ground(s, factories[10], 8, dt.date(2025, 11, 3), pending=True, negative=False)  # only a PendingRemoval
+        add_ground(s, factories[21], 7, dt.date(2025, 4, 16))  # another ground: its table is fine, it is coded
+        add_ground(s, factories[20], 3, dt.date(2026, 2, 1), pending=True)
+        unfiled = add_factory(s, 30, listed_at=LISTED_2022)  # falsified and not filed: falsified comes first
+        add_ground(s, unfiled, 8, dt.date(2026, 1, 5), pending=True)
+        summary = compute_codes(s, 2026, now=AFTER_DEADLINE, config=only("renewable_share"))
+    # 20 ranked factories (22 listed with tables, minus 2 falsified): round_half_up → exactly 1 / 7 / 12
+    assert summary["cohort"] == 20 and summary["tiers"] == {"A+": 1, "A": 7, "B": 12}
+    assert summary["not_coded"] == {"falsified": sorted([factories[22], factories[10], unfiled])}
+    stored = rows(db)
+    for credit in (factories[22], factories[10], unfiled):
+        row = stored[credit]
+        assert (row.code, row.reason, row.rank, row.score, row.cohort_size) == (None, "falsified", None, None, 20)
+    ranked = sorted((r for r in stored.values() if r.code), key=lambda r: r.rank)
+    assert [r.credit_code for r in ranked] == [factories[n] for n in (21, 20, *range(19, 10, -1), *range(9, 0, -1))]
+    assert [r.code for r in ranked] == ["A+"] + ["A"] * 7 + ["B"] * 12
+    assert (stored[factories[21]].rank, stored[factories[21]].score) == (1, 100.0)  # the best left sets the scale
+    assert stored[factories[1]].score == 0.0
+    with db.session() as s:
+        view = code_of(s, factories[22], 2026)
+    assert (view["code"], view["reason"], view["of"]) == (None, "falsified", 20)
+    assert view["reason_zh"] == NO_CODE_REASONS["falsified"]
+    assert "第二十七条第8项" in view["reason_zh"] and "第二十五条" in view["reason_zh"]
+
+
+def test_only_an_item_8_ground_of_the_year_or_earlier_that_still_stands_withholds_the_code(db):
+    later = dt.datetime(2027, 1, 20, 10, 0, tzinfo=CHINA)
+    with db.unit_of_work() as s:
+        old = add_factory(s, 1, filed=TABLE, listed_at=LISTED_2022)
+        add_ground(s, old, 8, dt.date(2023, 6, 1))  # long ago, and the listing still stands: still falsified
+        next_year = add_factory(s, 2, filed=TABLE)
+        add_ground(s, next_year, 8, dt.date(2027, 1, 10), pending=True)  # after 2026: not for the 2026 code
+        relisted = add_factory(s, 3, filed=TABLE)
+        s.add(Listing(credit_code=relisted, unit_type="factory", level="city", scope="520300", year=2019,
+                      status="removed", listed_at=dt.datetime(2019, 3, 1, tzinfo=CHINA),
+                      removed_at=dt.datetime(2021, 3, 1, tzinfo=CHINA), removal_ground="第二十七条第8项"))
+        add_ground(s, relisted, 8, dt.date(2020, 5, 1))  # before its current listing (2026-03-02): spent
+        national = add_factory(s, 4, filed=TABLE)
+        s.execute(Listing.__table__.update().where(Listing.credit_code == national)
+                  .values(level="national", scope="national"))
+        add_ground(s, national, 8, dt.date(2026, 3, 10))  # national: a NegativeRecord only (no PendingRemoval)
+        published = add_factory(s, 5, filed=TABLE)
+        add_ground(s, published, 8, dt.date(2026, 3, 10), pending=True, negative=False)
+        s.execute(PendingRemoval.__table__.update().where(PendingRemoval.credit_code == published)
+                  .values(published_at=dt.datetime(2026, 3, 20, tzinfo=dt.timezone.utc)))
+        assert set(standing_grounds(s, 8, until=dt.date(2026, 12, 31))) == {old, national}
+        assert standing_grounds(s, 8, until=dt.date(2026, 12, 31), credit_codes=[national, next_year]) == {
+            national: [{"source": "negative_record", "id": s.scalar(select(NegativeRecord.id).where(
+                NegativeRecord.credit_code == national)), "on": "2026-03-10"}]}
+        assert set(standing_grounds(s, 8, until=dt.date(2027, 12, 31))) == {old, national, next_year}
+        assert standing_grounds(s, 8, until=dt.date(2026, 12, 31), credit_codes=[]) == {}
+        summary = compute_codes(s, 2026, now=later, config=only("renewable_share"))
+    assert summary["not_coded"] == {"falsified": sorted([old, national])}
+    stored = rows(db)
+    assert {c: (r.code, r.reason) for c, r in stored.items()} == {
+        old: (None, "falsified"), national: (None, "falsified"),
+        next_year: ("A", None), relisted: ("A", None), published: ("A", None)}  # 3 tied at rank 1; 3 → 0/1/2, widened
+
+
+def test_the_service_reports_falsified_factories_in_the_history(db):
+    clock = FrozenClock(AFTER_DEADLINE)
+    with db.unit_of_work() as s:
+        coded = add_factory(s, 1, filed=TABLE)
+        falsified = add_factory(s, 2, filed=TABLE)
+        add_ground(s, falsified, 8, dt.date(2026, 4, 2), pending=True)
+        ctx = ServiceContext(session=s, clock=clock, instance_id=1, actor="system:scheduler",
+                             process_id="annual_table_campaign")
+        result = compute_green_codes(ctx, year=2026)
+    assert result["cohort"] == 1 and result["not_coded"] == {"falsified": [falsified]}
+    [computed] = [payload for kind, payload in ctx.events if kind == "green_codes_computed"]
+    assert computed["not_coded"] == {"falsified": [falsified]} and computed["tiers"] == {"A+": 0, "A": 0, "B": 1}
+    assert rows(db)[coded].code == "B"
 
 
 # --------------------------------------------------------------------------- configuration and formats

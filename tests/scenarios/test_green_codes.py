@@ -1,5 +1,6 @@
 """The annual table through the engine, on both databases: file → county review (accept / return and
-correct / flag abnormal, 第二十四条) → campaign close → enterprise green codes (第二十五条).
+correct / flag abnormal, 第二十四条) → campaign close → enterprise green codes (第二十五条), and no code
+for a factory whose falsified data a confirmed complaint established (第二十七条第8项).
 
 The clock starts on Monday 2026-03-02 09:00 China time (conftest.START).
 """
@@ -19,6 +20,9 @@ from handlers.campaign import NOT_FILED_SOURCE
 from handlers.filing_review import FilingCorrection, FilingReview
 from handlers.green_codes import GreenCode, code_of
 from handlers.records import AnnualFiling, Listing, NegativeRecord, Unit
+from handlers.removals import PendingRemoval
+from tests.scenarios.test_complaint_intake import PUBLIC, REPORTER
+from tests.scenarios.test_complaint_verification import ACCEPT, CONFIRMED
 
 U1, U2, U3, U8 = demo.UNITS[0], demo.UNITS[1], demo.UNITS[2], demo.UNITS[7]  # 红花岗区, 云岩区, 钟山区, 贵安新区
 TABLE = {
@@ -170,4 +174,37 @@ def test_at_the_deadline_unreviewed_tables_are_coded_and_uncorrected_ones_are_no
     assert settled == [{"year": 2026, "lapsed": [U2.credit_code], "irregular": [U1.credit_code]}]
     assert view["data"]["green_codes"]["not_coded"] == {"irregular": [U1.credit_code],
                                                         "not_filed": [U3.credit_code]}
+    assert green.engine.verify_history(iid).ok
+
+
+def test_a_factory_a_confirmed_complaint_found_to_have_falsified_data_gets_no_code(green):
+    """第三十二条 complaint confirmed → 第二十七条第8项 ground, removal pending → its accepted table gets no code."""
+    list_factories(green, U1, U2, U8)
+    complaint = green.engine.start("complaint", {"subject_kind": "unit", "unit": U1.credit_code, **REPORTER},
+                                   actor=PUBLIC).instance_id
+    green.step(complaint, "complaint_intake", ACCEPT)
+    green.step(complaint, "verify_complaint", {**CONFIRMED, "measure": "remove"})  # item 8 by default
+    with green.engine.db.session() as s:
+        assert [(r.credit_code, r.item) for r in s.scalars(select(NegativeRecord))] == [(U1.credit_code, 8)]
+        assert [(r.credit_code, r.ground_item, r.published_at) for r in s.scalars(select(PendingRemoval))] == \
+            [(U1.credit_code, 8, None)]  # still listed until the next list publication
+
+    iid = start_campaign(green)
+    green.engine.clock.set(china(2026, 3, 20, 10, 0))
+    for unit, table in ((U1, BETTER), (U2, TABLE), (U8, TABLE)):
+        act(green, iid, "fill_annual_table", unit_scope(unit), table)
+    for county in ("520302", "520103", "GA0000"):
+        act(green, iid, "review_annual_table", county, {"decision": "accept"})
+
+    view = green.view(iid)
+    assert view["status"] == "completed"
+    assert view["data"]["green_codes"]["cohort"] == 2
+    assert view["data"]["green_codes"]["not_coded"] == {"falsified": [U1.credit_code]}
+    # U1's better table does not count: U2 and U8 (equal tables) share rank 1 of 2 and the A tier
+    assert codes(green) == {U1.credit_code: (None, "falsified", None), U2.credit_code: ("A", None, 1),
+                            U8.credit_code: ("A", None, 1)}
+    with green.engine.db.session() as s:
+        mine = code_of(s, U1.credit_code, 2026)
+    assert (mine["code"], mine["of"], mine["reason"]) == (None, 2, "falsified")
+    assert "第二十七条第8项" in mine["reason_zh"]
     assert green.engine.verify_history(iid).ok

@@ -12,8 +12,9 @@ The cast (imported 2025 lists, seeded in January like the other scenario tests d
 =====  =======================  ==============  ==================================================
  Z1     遵义 播州区               city 遵义        files its table; an unfounded complaint; stays listed
  Z2     遵义 汇川区               city 遵义        never files → 第二十七条第7项 → removed in December
- Z3     遵义 桐梓县               city 遵义        confirmed complaint (第二十七条第8项) → removed; its new
-                                                  application in December is barred (第二十七条第1项)
+ Z3     遵义 桐梓县               city 遵义        confirmed complaint (第二十七条第8项) → no green code,
+                                                  removed; its new application in December is barred
+                                                  (第二十七条第1项)
  Z4     遵义 绥阳县               city 遵义        change of business scope no longer qualifies
                                                   (第二十九条) → removed in December
  P1     贵阳 南明区               province         major accident confirmed (第二十六条) → 第二十七条第3项
@@ -230,8 +231,11 @@ def march_april_annual_tables(year: Year) -> int:
     year.at("03-10 10:00")
     for unit, quality in ((P2, 5), (Z1, 4), (P3, 3), (Z3, 2), (Z4, 1), (P1, 0)):
         data = table(quality)
-        if unit is Z4:  # 第二十八条: a change is explained in the table (then reported and re-checked in May)
-            data = {**data, "major_change": True, "change_note": "2026年起主营转为卷烟配套材料"}
+        if unit is Z4:  # 第二十八条: a change explained in the table starts its re-check (decided in May)
+            data = {**data, "major_change": True, "change_note": "并购后主营转为烟草制品配套",
+                    "changes": [{"change_kind": "business_scope", "old_value": "纸制品包装材料制造",
+                                 "new_value": "卷烟配套材料制造", "new_industry_code": "16",
+                                 "effective_date": "2026-03-01"}]}
         green.step_in(campaign, "fill_annual_table", unit_scope(unit), data, as_user=user(unit))
     year.at("03-16 10:00")
     green.step_in(campaign, "review_annual_table", P3.county, {"decision": "return", "reason": "可再生能源占比缺少依据"})
@@ -255,9 +259,10 @@ def march_april_annual_tables(year: Year) -> int:
     [item7] = year.rows(NegativeRecord, credit_code=Z2.credit_code)
     assert (item7.item, item7.occurred_on) == (7, dt.date(2026, 4, 16))
     codes = {row.credit_code: (row.code, row.reason) for row in year.rows(GreenCode, year=2026)}
-    # 6 coded factories: A+ for the top round(5% × 6) = 0, A for the next up to round(40% × 6) = 2, B the rest.
+    # Z3's data was found falsified (confirmed complaint, 第二十七条第8项, removal pending): no code (第二十五条).
+    # 5 coded factories: A+ for the top round(5% × 5) = 0, A for the next up to round(40% × 5) = 2, B the rest.
     assert codes == {P2.credit_code: ("A", None), Z1.credit_code: ("A", None), P3.credit_code: ("B", None),
-                     Z3.credit_code: ("B", None), Z4.credit_code: ("B", None), P1.credit_code: ("B", None),
+                     Z3.credit_code: (None, "falsified"), Z4.credit_code: ("B", None), P1.credit_code: ("B", None),
                      Z2.credit_code: (None, "not_filed")}
     assert year.listings(Z2) == [("city", ZUNYI, "listed", None)]  # removed at the next publication
     return campaign
@@ -267,10 +272,9 @@ def may_change_and_incident(year: Year) -> dict[str, int]:
     """第二十八、二十九条: Z4's change no longer qualifies; 第二十六条: P1's major accident is confirmed."""
     green, engine = year.green, year.engine
     year.at("05-11 10:00")
-    change = engine.start("unit_change", {
-        "credit_code": Z4.credit_code, "change_kind": "business_scope", "old_value": "纸制品包装材料制造",
-        "new_value": "卷烟配套材料制造", "new_industry_code": "16", "effective_date": "2026-05-01",
-        "explanation": "并购后主营转为烟草制品配套", "evidence": "营业执照（变更后）"}, actor=engine.actor(user(Z4))).instance_id
+    [change_row] = year.rows(ProcessInstance, process_id="unit_change")  # started by Z4's table (第二十八条)
+    change = change_row.id
+    assert change_row.started_by == user(Z4) and change_row.created_at == china("03-10 10:00")
     assert green.task(change, "change_review").scope == ZUNYI  # a city-only unit: its city re-checks
     year.at("05-13 15:00")
     year.step(change, "change_review", {"change_decision": "no_longer_qualifies",
