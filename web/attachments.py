@@ -6,13 +6,19 @@ whose command failed stays unreferenced and is never served.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+from flask import current_app, send_file
 from flask import session as web_session
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.errors import EngineError
 from engine.models import Attachment
+from web import access
 from web.extensions import engine
+from web.uploads import FileStore
 
 
 MAX_REMEMBERED = 50
@@ -68,3 +74,15 @@ def attachments_of(session: Session, instance_id: int) -> list[Attachment]:
 def attachment(session: Session, instance_id: int, sha256: str) -> Attachment | None:
     return session.scalar(select(Attachment).where(Attachment.instance_id == instance_id,
                                                    Attachment.sha256 == sha256).limit(1))
+
+
+def send_stored(sha256: str, *, filename: str, content_type: str, missing: str):
+    """Send a stored file as a download; 404 with ``missing`` if the store does not hold it.
+
+    Callers check who may have it first: a file is never served by its hash alone.
+    """
+    try:
+        path = FileStore(Path(current_app.config["GREENFLOW"].upload_dir)).path_of(sha256)
+    except EngineError:
+        access.not_found(missing)
+    return send_file(path, mimetype=content_type, as_attachment=True, download_name=filename)

@@ -1,21 +1,17 @@
 """Process instances: a list for those who oversee them, one instance's record, its diagram and files."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, current_app, jsonify, render_template, request, send_file
+from flask import Blueprint, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from engine.errors import EngineError
 from engine.models import ProcessInstance
 from web import access, vocab
-from web.attachments import attachment, attachments_of
+from web.attachments import attachment, attachments_of, send_stored
 from web.extensions import engine
 from web.submission import start_form_entries
 from web.timeline import timeline_of
-from web.uploads import FileStore
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 PER_PAGE = 50
@@ -79,8 +75,4 @@ def download(instance_id: int, sha256: str):
         record = attachment(session, instance_id, sha256)
     if record is None:
         access.not_found(_("附件不存在"))
-    try:
-        path = FileStore(Path(current_app.config["GREENFLOW"].upload_dir)).path_of(sha256)
-    except EngineError:
-        access.not_found(_("附件不存在"))
-    return send_file(path, mimetype=record.content_type, as_attachment=True, download_name=record.filename)
+    return send_stored(sha256, filename=record.filename, content_type=record.content_type, missing=_("附件不存在"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -16,7 +16,7 @@ from engine import calendar
 from engine.clock import CHINA
 from engine.errors import EngineError, InvalidInput
 from web import access, formkit, people, vocab
-from web.attachments import attachments_of, record_attachments, remember_uploads, unknown_kept_files
+from web.attachments import attachments_of, record_attachments, remember_uploads, send_stored, unknown_kept_files
 from web.extensions import engine
 from web.objections import REVIEW_TASKS, evidence_download_name, objection_of, objections_of
 from web.submission import start_form_entries
@@ -120,12 +120,8 @@ def objection_evidence(task_id: int, objection_id: int):
     sha = objection.evidence_sha256 if objection else None
     if sha is None:
         access.not_found(_("异议材料不存在"))
-    try:
-        path = FileStore(Path(current_app.config["GREENFLOW"].upload_dir)).path_of(sha)
-    except EngineError:
-        access.not_found(_("异议材料不存在"))
     filename, content_type = evidence_download_name(objection, sha)
-    return send_file(path, mimetype=content_type, as_attachment=True, download_name=filename)
+    return send_stored(sha, filename=filename, content_type=content_type, missing=_("异议材料不存在"))
 
 
 @bp.get("/<int:task_id>")
