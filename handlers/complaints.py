@@ -8,8 +8,10 @@ start hook of ``complaint``) refuses an anonymous complaint and one about a unit
 no green-manufacturing list, and names the competent authority: the city department of a
 unit listed only at city level, the province (``520000``) for a provincial or national unit
 and for an evaluator.  ``record_complaint`` stores the complaint and gives it its receipt
-number (``JB2026-000123``); ``record_complaint_intake`` keeps the official's intake decision
-(受理 / 不予受理).  ``complaint_status`` is what the public may see of a receipt.
+number (``JB2026-000123``) and its access code (查询码, ``Complaint.access_code``, see
+``handlers.receipts``), which only the reporter is shown; ``record_complaint_intake`` keeps the
+official's intake decision (受理 / 不予受理).  ``complaint_status`` is what the public may see of a
+receipt, given with its access code.
 
 After 受理 the same authority verifies the complaint (核实, 第三十二条: 应及时进行核实) within
 ``VERIFICATION_WORKING_DAYS`` working days (a platform decision: the article sets no period), with
@@ -32,7 +34,6 @@ shown on the public status page, and queued as a notification to the reporter's 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,6 +46,7 @@ from engine.models import Outbox
 from engine.errors import InvalidInput, NotFound, RuleViolation
 from engine.services import ServiceContext, StartInfo, service_task, start_hook
 from handlers.divisions import PROVINCE
+from handlers.receipts import access_code, codes_match, parse_receipt_number, receipt_number
 from handlers.records import Evaluator, EvaluatorBan, Listing, NegativeRecord, Unit
 from handlers.removals import record_pending_removals
 
@@ -65,7 +67,6 @@ SUBJECT_KINDS = ("unit", "evaluator")
 STATUSES = ("received", "accepted", "closed")
 INTAKE_DECISIONS = ("accept", "not_accepted")
 RECEIPT_PREFIX = "JB"  # 举报
-_RECEIPT = re.compile(r"^JB(\d{4})-(\d{6,})$")
 _NOT_A_NAME = frozenset({"匿名", "anonymous", "无名氏", "不详", "无"})
 # Text fields of the form and their limits.
 _LIMITS = {"unit": 200, "evaluator_id": 32, "reporter_name": 100, "id_number": 32, "contact": 100,
@@ -167,13 +168,21 @@ class Complaint(Base):
     @property
     def receipt(self) -> str:
         """The receipt number given to the reporter, e.g. ``JB2026-000123``."""
-        return f"{RECEIPT_PREFIX}{china_date(self.received_at).year}-{self.id:06d}"
+        return receipt_number(RECEIPT_PREFIX, china_date(self.received_at).year, self.id)
+
+    @property
+    def access_code(self) -> str:
+        """The access code (查询码) shown to the reporter with the receipt, e.g. ``3F9A-0C1E``.
+
+        Derived from the id, the stored received time and the contact (``handlers.receipts``);
+        never put in an event, the process data or a message.
+        """
+        return access_code("complaint", self.id, self.received_at, self.contact)
 
 
 def parse_receipt(receipt: object) -> tuple[int, int] | None:
     """(year, id) of a receipt number such as ``JB2026-000123``; None when it is not one."""
-    found = _RECEIPT.match(str(receipt or "").strip().upper())
-    return (int(found.group(1)), int(found.group(2))) if found else None
+    return parse_receipt_number(RECEIPT_PREFIX, receipt)
 
 
 # --------------------------------------------------------------------------- who is competent
@@ -667,8 +676,9 @@ def reply_to_complaint(ctx: ServiceContext, *, complaint_record: dict[str, Any],
 
 # --------------------------------------------------------------------------- what the public sees
 
-def complaint_status(session: Session, receipt: object) -> dict[str, Any] | None:
-    """``{receipt, status, received_on, decided_on, reply, replied_on}`` for a receipt; None if there is none.
+def complaint_status(session: Session, receipt: object, code: object) -> dict[str, Any] | None:
+    """``{receipt, status, received_on, decided_on, reply, replied_on}`` for a receipt and its access
+    code; None if there is no such receipt or ``code`` is not its code (the caller cannot tell which).
 
     Only the status, its dates and the reply to the reporter (standard wording citing the
     articles): never the subject, the reporter, the findings or the officials' reasons.
@@ -678,7 +688,9 @@ def complaint_status(session: Session, receipt: object) -> dict[str, Any] | None
         return None
     year, key = parsed
     row = session.get(Complaint, key)
-    if row is None or row.receipt != f"{RECEIPT_PREFIX}{year}-{key:06d}":
+    if row is None or row.receipt != receipt_number(RECEIPT_PREFIX, year, key):
+        return None
+    if not codes_match(code, row.access_code):
         return None
     return {"receipt": row.receipt, "status": row.status, "received_on": china_date(row.received_at),
             "decided_on": china_date(row.decided_at) if row.decided_at else None,

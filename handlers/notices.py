@@ -6,17 +6,18 @@ settled.  ``open_notice`` and ``close_notice`` are service tasks of ``public_not
 ``record_objection`` is called by the web layer when an objection arrives, before the
 message reaches the instance, so the objection is on file even if the process is busy.
 
-Every objection gets a receipt number (``YY2026-000042``).  The officials' verdict (核实异议)
-is written to the objection as soon as it is given (``answer_objection``), and the objector is
-answered then: a notification to the contact they gave is queued in the outbox
-(``kind="notification"``, payload kind ``objection_reply``) and ``objection_reply_queued`` is
-recorded.  ``close_notice`` counts the answers and answers nobody twice.
-``objection_status`` is what the public may see of a receipt.
+Every objection gets a receipt number (``YY2026-000042``) and an access code (查询码,
+``objection_access_code``, see ``handlers.receipts``) that only its objector is shown.  The
+officials' verdict (核实异议) is written to the objection as soon as it is given
+(``answer_objection``), and the objector is answered then: a notification to the contact
+they gave is queued in the outbox (``kind="notification"``, payload kind ``objection_reply``)
+and ``objection_reply_queued`` is recorded.  ``close_notice`` counts the answers and answers
+nobody twice.  ``objection_status`` is what the public may see of a receipt, given with its
+access code.
 """
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,10 +31,11 @@ from engine.models import Outbox
 from engine.services import ServiceContext, message_hook, service_task
 from handlers.application import normalise_application
 from handlers.divisions import PROVINCE, city_of
+from handlers.receipts import access_code, codes_match, parse_receipt_number, receipt_number
 from handlers.records import Notice, Objection
 
 __all__ = ["MIN_NOTICE_DAYS", "open_notice", "close_notice", "record_objection", "objection_receipt",
-           "parse_objection_receipt", "objection_status", "OBJECTION_REPLY"]
+           "objection_access_code", "parse_objection_receipt", "objection_status", "OBJECTION_REPLY"]
 
 ARTICLE = "第二十条"
 OBJECTION_MESSAGE = "notice_objection"
@@ -44,7 +46,6 @@ _FIELDS: dict[str, int | None] = {
 }
 _NOT_A_NAME = frozenset({"匿名", "anonymous", "无名氏"})
 RECEIPT_PREFIX = "YY"  # 异议
-_RECEIPT = re.compile(r"^YY(\d{4})-(\d{6,})$")
 OBJECTION_REPLY = "objection_reply"  # the payload kind of the notification to the objector
 _LEVEL_WORDS = {"city": "市级", "province": "省级"}
 
@@ -310,13 +311,21 @@ def take_objection(ctx: ServiceContext, payload: dict[str, Any]) -> dict[str, An
 
 def objection_receipt(objection: Objection) -> str:
     """The receipt number of an objection, e.g. ``YY2026-000042`` (异议): its id and China year of receipt."""
-    return f"{RECEIPT_PREFIX}{china_date(objection.received_at).year}-{objection.id:06d}"
+    return receipt_number(RECEIPT_PREFIX, china_date(objection.received_at).year, objection.id)
+
+
+def objection_access_code(objection: Objection) -> str:
+    """The access code (查询码) of an objection, e.g. ``3F9A-0C1E``: shown on its receipt page only.
+
+    Derived from the id, the stored received time and the contact (``handlers.receipts``);
+    never put in an event, the process data or a message.
+    """
+    return access_code("objection", objection.id, objection.received_at, objection.contact)
 
 
 def parse_objection_receipt(receipt: object) -> tuple[int, int] | None:
     """(year, id) of a receipt number such as ``YY2026-000042``; None when it is not one."""
-    found = _RECEIPT.match(str(receipt or "").strip().upper())
-    return (int(found.group(1)), int(found.group(2))) if found else None
+    return parse_receipt_number(RECEIPT_PREFIX, receipt)
 
 
 def _outcome(objection: Objection) -> str | None:
@@ -347,8 +356,9 @@ def _reply_to_objector(ctx: ServiceContext, notice: Notice, objection: Objection
     return outbox
 
 
-def objection_status(session: Session, receipt: object) -> dict[str, Any] | None:
-    """``{receipt, status, received_on, notice_id, outcome, reply}`` for a receipt; None if there is none.
+def objection_status(session: Session, receipt: object, code: object) -> dict[str, Any] | None:
+    """``{receipt, status, received_on, notice_id, outcome, reply}`` for a receipt and its access code;
+    None if there is no such receipt or ``code`` is not its code (the caller cannot tell which).
 
     ``status`` is ``verifying`` until the objection is settled, then ``answered`` with the
     outcome and the reply to the objector. Never the objector, the matter, the evidence or
@@ -360,6 +370,8 @@ def objection_status(session: Session, receipt: object) -> dict[str, Any] | None
     year, key = parsed
     row = session.get(Objection, key)
     if row is None or objection_receipt(row) != str(receipt).strip().upper():  # the year and the digits as given
+        return None
+    if not codes_match(code, objection_access_code(row)):
         return None
     answered = row.upheld is not None
     return {"receipt": objection_receipt(row), "status": "answered" if answered else "verifying",

@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from engine.errors import InvalidInput, NotFound, RuleViolation
 from engine.models import Outbox
-from handlers.notices import (close_notice, objection_receipt, objection_status, open_notice,
-                              parse_objection_receipt, record_objection)
+from handlers.notices import (close_notice, objection_access_code, objection_receipt, objection_status,
+                              open_notice, parse_objection_receipt, record_objection)
+from handlers.receipts import access_code
 from handlers.records import Notice, Objection
 from tests.handlers.factories import NOW, NOW_DT, application
 
@@ -245,16 +246,26 @@ def test_the_same_answers_without_ids_settle_the_same_rows_again(ctx, clock, not
 
 def test_the_status_of_an_objection_shows_only_its_progress_and_answer(ctx, clock, notice, session):
     objection = record_objection(session, notice["id"], OBJECTION, NOW_DT)
-    receipt = objection_receipt(objection)
-    assert objection_status(session, receipt) == {
+    receipt, code = objection_receipt(objection), objection_access_code(objection)
+    assert objection_status(session, receipt, code) == {
         "receipt": receipt, "status": "verifying", "received_on": dt.date(2026, 5, 11), "notice_id": notice["id"],
         "outcome": None, "reply": None}
     clock.advance(days=9)
     close_notice(ctx, notice=notice, objections=[
         {"objection_id": objection.id, "upheld": True, "finding": "内部核实情况", "reply": "异议成立"}])
-    status = objection_status(session, f" {receipt.lower()} ")
+    status = objection_status(session, f" {receipt.lower()} ", f" {code.lower().replace('-', ' ')} ")
     assert (status["status"], status["outcome"], status["reply"]) == ("answered", "upheld", "异议成立")
     assert parse_objection_receipt(receipt) == (2026, objection.id)
     for unknown in ("YY2026-999999", "YY2025-%06d" % objection.id, "JB2026-%06d" % objection.id,
                     "YY2026-%07d" % objection.id, "", None, "YY2026-1"):
-        assert objection_status(session, unknown) is None
+        assert objection_status(session, unknown, code) is None
+
+
+def test_the_status_of_an_objection_needs_its_access_code(ctx, notice, session):
+    objection = record_objection(session, notice["id"], OBJECTION, NOW_DT)
+    other = record_objection(session, notice["id"], {**OBJECTION, "name": "赵六", "contact": "zhao@example.cn"}, NOW_DT)
+    receipt, code = objection_receipt(objection), objection_access_code(objection)
+    assert code == access_code("objection", objection.id, NOW_DT, OBJECTION["contact"])
+    assert objection_status(session, receipt, code.replace("-", "").lower())["receipt"] == receipt
+    for wrong in (None, "", objection_access_code(other), code[:-1], code + "0", receipt):
+        assert objection_status(session, receipt, wrong) is None

@@ -139,16 +139,17 @@ def test_an_unknown_evaluator_is_refused(green):
 def test_intake_accepts_and_the_status_becomes_in_process(green):
     list_unit(green.engine, demo.UNITS[0])
     iid = file_complaint(green)
-    receipt = record_of(green, iid).receipt
+    filed = record_of(green, iid)
+    receipt, code = filed.receipt, filed.access_code
     with green.engine.db.session() as s:
-        assert complaint_status(s, receipt)["status"] == "received"
+        assert complaint_status(s, receipt, code)["status"] == "received"
     green.step(iid, "complaint_intake", {"intake_decision": "accept", "intake_reason": "属于受理范围，转入核实"})
     view = green.view(iid)
     assert view["status"] == "running" and green.open_tasks(iid) == ["verify_complaint"]  # on to 核实
     record = record_of(green, iid)
     assert (record.status, record.decision, record.decided_by) == ("accepted", "accept", "city-520300")
     with green.engine.db.session() as s:
-        status = complaint_status(s, receipt)
+        status = complaint_status(s, receipt, code)
     assert status["status"] == "accepted" and status["decided_on"].isoformat() == "2026-03-02"
     assert set(status) == {"receipt", "status", "received_on", "decided_on", "reply", "replied_on"}  # nothing internal
     assert status["reply"] is None  # the reply comes once the complaint is settled
@@ -170,7 +171,11 @@ def test_a_wrong_receipt_shows_nothing(green):
     list_unit(green.engine, demo.UNITS[0])
     record = record_of(green, file_complaint(green))
     with green.engine.db.session() as s:
-        assert complaint_status(s, f"JB2025-{record.id:06d}") is None  # right id, wrong year
-        assert complaint_status(s, "JB2026-999999") is None
-        assert complaint_status(s, "not a receipt") is None
-        assert complaint_status(s, record.receipt.lower())["receipt"] == record.receipt
+        code = record.access_code
+        assert complaint_status(s, f"JB2025-{record.id:06d}", code) is None  # right id, wrong year
+        assert complaint_status(s, "JB2026-999999", code) is None
+        assert complaint_status(s, "not a receipt", code) is None
+        assert complaint_status(s, record.receipt.lower(), code.lower())["receipt"] == record.receipt
+        # the right receipt without its code shows nothing either
+        for wrong in (None, "", code[:-1], code[:-1] + ("0" if code[-1] != "0" else "1")):
+            assert complaint_status(s, record.receipt, wrong) is None

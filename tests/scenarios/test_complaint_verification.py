@@ -71,7 +71,7 @@ def assert_replied(green, iid: int, outcome: str) -> Complaint:
     assert (record.status, record.outcome, record.reply) == ("closed", outcome, reply_text(outcome))
     assert "第三十二条" in record.reply
     with green.engine.db.session() as s:
-        public = complaint_status(s, record.receipt)
+        public = complaint_status(s, record.receipt, record.access_code)
     assert public["status"] == "closed" and public["reply"] == record.reply and public["replied_on"] is not None
     [sent] = [p for p in outbox(green, "complaint_reply") if p["receipt"] == record.receipt]
     assert sent["to"] == "13900000000" and record.reply in sent["message_zh"]
@@ -93,7 +93,7 @@ def test_an_accepted_complaint_is_verified_by_the_authority_within_twenty_workin
     record = record_of(green, iid)
     assert (record.status, record.outcome, record.reply) == ("accepted", None, None)
     with green.engine.db.session() as s:
-        assert complaint_status(s, record.receipt)["reply"] is None
+        assert complaint_status(s, record.receipt, record.access_code)["reply"] is None
 
 
 def test_an_open_verification_is_reminded_then_escalated_and_can_still_be_completed(green):

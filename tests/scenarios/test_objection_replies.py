@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine.models import Outbox
 from handlers import demo
-from handlers.notices import objection_receipt, objection_status
+from handlers.notices import objection_access_code, objection_receipt, objection_status
 from handlers.records import Objection
 
 UPHELD = {"upheld": True, "finding": "内部：2025年环境行政处罚属实", "reply": "异议成立，已取消拟列入"}
@@ -40,7 +40,8 @@ def test_an_upheld_and_a_rejected_objection_are_each_answered_as_soon_as_verifie
     green.step(iid, "review_objection", REJECTED)
     assert [r.payload["objector_name"] for r in replies(green)] == ["钱某"]  # during the notice
     with green.engine.db.session() as s:
-        assert objection_status(s, objection_receipt(objection_named(green, "钱某")))["status"] == "answered"
+        answered = objection_named(green, "钱某")
+        assert objection_status(s, objection_receipt(answered), objection_access_code(answered))["status"] == "answered"
     green.object(iid, name="孙某", contact="13900000001", matter="能耗数据造假")
     green.step(iid, "review_objection", UPHELD)
     assert len(replies(green)) == 2
@@ -72,7 +73,8 @@ def test_an_upheld_and_a_rejected_objection_are_each_answered_as_soon_as_verifie
     assert green.engine.verify_history(iid).ok
 
     with green.engine.db.session() as s:
-        assert objection_status(s, objection_receipt(upheld))["status"] == "answered"
+        assert objection_status(s, objection_receipt(upheld), objection_access_code(upheld))["status"] == "answered"
+        assert objection_status(s, objection_receipt(upheld), objection_access_code(rejected)) is None  # not its code
 
 
 def test_a_rejected_objection_answered_while_another_waits_is_answered_once(green):
@@ -84,7 +86,8 @@ def test_a_rejected_objection_answered_while_another_waits_is_answered_once(gree
     assert green.view(iid)["status"] == "running"  # the second is still to be checked
     assert [r.payload["objector_name"] for r in replies(green)] == ["王某"]  # the first is answered now
     with green.engine.db.session() as s:
-        assert objection_status(s, objection_receipt(objection_named(green, "李某")))["status"] == "verifying"
+        waiting = objection_named(green, "李某")
+        assert objection_status(s, objection_receipt(waiting), objection_access_code(waiting))["status"] == "verifying"
     green.step(iid, "review_objection", {**UPHELD, "reply": "经核实数据不符，异议成立"})
     assert green.view(iid)["data"]["notice_result"] == {"upheld": 1, "rejected": 1, "pending": 0}
     assert [(r.payload["objector_name"], r.payload["outcome"]) for r in replies(green)] == [

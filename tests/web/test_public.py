@@ -5,6 +5,7 @@ decides what is running, and every request goes through CSRF and the rate limits
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -15,6 +16,8 @@ from sqlalchemy import func, select
 from engine.models import Attachment, ProcessInstance
 from handlers import demo
 from handlers.complaints import Complaint
+from handlers.notices import objection_access_code
+from handlers.receipts import access_code
 from handlers.records import Listing, Notice, Objection, Unit
 from handlers.uscc import make_uscc
 from tests.scenarios.test_complaint_intake import list_unit
@@ -59,6 +62,26 @@ def notice_of(green, iid: int) -> Notice:
 def objections(green) -> list[Objection]:
     with green.engine.db.session() as s:
         return list(s.scalars(select(Objection)))
+
+
+def code_on(page: str) -> str:
+    """The access code (查询码) a receipt page shows."""
+    return re.search(r'<strong data-testid="access-code">([^<]+)</strong>', page).group(1)
+
+
+def objection_lookup(client, receipt: str, code: str | None, **extra):
+    args = {"receipt": receipt, **({"code": code} if code is not None else {}), **extra}
+    return client.get("/public/objections/status", query_string=args)
+
+
+def complaint_lookup(client, receipt: str, code: str | None, **extra):
+    args = {"receipt": receipt, **({"code": code} if code is not None else {}), **extra}
+    return client.get("/public/complaints/status", query_string=args)
+
+
+def wrong(code: str) -> str:
+    """Another well-formed code: the same but for its last digit."""
+    return code[:-1] + ("0" if code[-1] != "0" else "1")
 
 
 # --------------------------------------------------------------------------- notices
@@ -202,9 +225,12 @@ def test_the_objection_status_page_shows_progress_then_the_answer_and_nothing_in
     notice = notice_of(green, iid)
     receipt_page = text(post_form(client, f"/public/notices/{notice.id}/objection", OBJECTOR))
     [objection] = objections(green)
-    receipt = f"YY2026-{objection.id:06d}"
-    assert f"/public/objections/status?receipt={receipt}" in receipt_page
-    response = client.get(f"/public/objections/status?receipt={receipt}")
+    receipt, code = f"YY2026-{objection.id:06d}", objection_access_code(objection)
+    assert re.fullmatch(r"[0-9A-F]{4}-[0-9A-F]{4}", code) and code_on(receipt_page) == code
+    assert "查询码" in receipt_page and "请同时保存受理编号和查询码" in receipt_page
+    link = f"/public/objections/status?receipt={receipt}&amp;code={code}"
+    assert link in receipt_page
+    response = client.get(link.replace("&amp;", "&"))  # the receipt page's link
     page = text(response)
     assert response.status_code == 200 and receipt in page
     assert 'data-status="verifying"' in page and "核实中" in page and "答复内容" not in page
@@ -212,14 +238,15 @@ def test_the_objection_status_page_shows_progress_then_the_answer_and_nothing_in
     finding = "内部：调取2025年环境执法记录核实"
     green.step(iid, "review_objection", {"upheld": True, "finding": finding, "reply": "经核实异议成立，已取消拟列入"})
     # answered as soon as it is verified, during the notice (answer_objection)
-    page = text(client.get(f"/public/objections/status?receipt={receipt.lower()}"))
+    page = text(objection_lookup(client, receipt.lower(), code.lower()))
     assert 'data-status="answered"' in page and "已答复" in page and 'data-outcome="upheld"' in page
     reply = re.search(r'<dd data-testid="reply">([^<]+)</dd>', page).group(1)
     assert reply == "经核实异议成立，已取消拟列入"
     for private in (OBJECTOR["name"], OBJECTOR["id_number"], OBJECTOR["contact"], OBJECTOR["matter"],
                     OBJECTOR["evidence"], finding, "city-520300", "objection_reply"):
         assert private not in page
-    english = text(client.get(f"/public/objections/status?receipt={receipt}&lang=en"))
+    assert code not in page.split("</form>", 1)[1]  # the code is in the form only, never in the answer
+    english = text(objection_lookup(client, receipt, code, lang="en"))
     assert "Objection status" in english and "Answered" in english and "Objection upheld" in english
 
 
@@ -227,10 +254,12 @@ def test_an_unknown_objection_receipt_is_404_with_a_plain_message(green, client)
     iid = green.to_notice()
     post_form(client, f"/public/notices/{notice_of(green, iid).id}/objection", OBJECTOR)
     [objection] = objections(green)
+    code = objection_access_code(objection)
     for unknown in ("YY2026-999999", f"YY2025-{objection.id:06d}", f"JB2026-{objection.id:06d}", "不是编号"):
-        response = client.get("/public/objections/status", query_string={"receipt": unknown})
+        response = objection_lookup(client, unknown, code)
         page = text(response)
         assert response.status_code == 404 and "未找到异议受理编号" in page and unknown in page
+        assert "或查询码不符" in page
         assert 'data-testid="status"' not in page and OBJECTOR["name"] not in page
     assert client.get("/public/objections/status").status_code == 200  # the empty form
 
@@ -264,6 +293,8 @@ def test_a_complaint_about_a_city_listed_unit_lands_in_its_city_inbox(green, cli
     assert response.status_code == 200, text(response)
     [record] = complaints(green)
     assert record.receipt in text(response) and re.fullmatch(r"JB2026-\d{6}", record.receipt)
+    assert code_on(text(response)) == record.access_code and "请同时保存受理编号和查询码" in text(response)
+    assert f"/public/complaints/status?receipt={record.receipt}&amp;code={record.access_code}" in text(response)
     task = green.task(record.instance_id, "complaint_intake")
     assert (task.role, task.scope, task.status) == ("city_official", "520300", "open")
     city = green.engine.actor("city-520300")
@@ -314,14 +345,15 @@ def test_the_status_page_shows_the_status_and_nothing_internal(green, client):
     list_unit(green.engine, demo.UNITS[0])
     complain(client)
     [record] = complaints(green)
-    page = text(client.get(f"/public/complaints/status?receipt={record.receipt}"))
+    page = text(complaint_lookup(client, record.receipt, record.access_code))
     assert "已收到" in page and record.receipt in page
     for private in (demo.UNITS[0].name, demo.UNITS[0].credit_code, REPORTER["reporter_name"], REPORTER["contact"],
                     REPORTER["matter"], "520300"):
         assert private not in page
     green.step(record.instance_id, "complaint_intake", {"intake_decision": "accept", "intake_reason": "受理"})
-    assert "处理中" in text(client.get(f"/public/complaints/status?receipt={record.receipt}"))
-    assert client.get("/public/complaints/status?receipt=JB2026-999999").status_code == 404
+    assert "处理中" in text(complaint_lookup(client, record.receipt, record.access_code))
+    unknown = complaint_lookup(client, "JB2026-999999", record.access_code)
+    assert unknown.status_code == 404 and "未找到受理编号 JB2026-999999，或查询码不符" in text(unknown)
     assert client.get("/public/complaints/status").status_code == 200
 
 
@@ -329,7 +361,7 @@ def test_a_closed_complaint_shows_closed(green, client):
     complain(client, subject_kind="evaluator", unit="", evaluator_id="EV001")
     [record] = complaints(green)
     green.step(record.instance_id, "complaint_intake", {"intake_decision": "not_accepted", "intake_reason": "重复举报"})
-    page = text(client.get(f"/public/complaints/status?receipt={record.receipt}"))
+    page = text(complaint_lookup(client, record.receipt, record.access_code))
     assert "已办结" in page and "重复举报" not in page
     assert "答复内容" in page and "不予受理" in page and "第三十二条" in page  # not accepted: replied too
 
@@ -339,19 +371,108 @@ def test_a_settled_complaint_shows_the_reply_and_nothing_internal(green, client)
     complain(client)
     [record] = complaints(green)
     green.step(record.instance_id, "complaint_intake", {"intake_decision": "accept", "intake_reason": "受理"})
-    page = text(client.get(f"/public/complaints/status?receipt={record.receipt}"))
+    page = text(complaint_lookup(client, record.receipt, record.access_code))
     assert "处理中" in page and "答复内容" not in page  # verification under way: no reply yet
     findings = "经调取电费单据核对，能耗数据与申报一致"
     green.step(record.instance_id, "verify_complaint", {"verification_outcome": "unfounded",
                                                         "verification_findings": findings})
-    page = text(client.get(f"/public/complaints/status?receipt={record.receipt}"))
+    page = text(complaint_lookup(client, record.receipt, record.access_code))
     reply = re.search(r'<dd data-testid="reply">([^<]+)</dd>', page).group(1)
     assert "已办结" in page and "不属实" in reply and "第三十二条" in reply
     assert "2026-03-02" in page  # replied on
     for private in (findings, demo.UNITS[0].name, demo.UNITS[0].credit_code, REPORTER["reporter_name"],
                     REPORTER["contact"], REPORTER["matter"], "520300", "city-520300"):
         assert private not in page
-    assert "Reply" in text(client.get(f"/public/complaints/status?receipt={record.receipt}&lang=en"))
+    assert "Reply" in text(complaint_lookup(client, record.receipt, record.access_code, lang="en"))
+
+
+# --------------------------------------------------------------------------- access codes (查询码)
+
+# How a person may type a code: lower case, without the dash, with spaces, in full-width forms.
+def typed_forms(code: str) -> list[str]:
+    bare = code.replace("-", "")
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in code)
+    return [code.lower(), bare, f" {bare[:4]} {bare[4:]} ", f"{code[:2]}-{code[2:]}".lower(), full_width]
+
+
+def not_found_page(page: str, receipt: str) -> str:
+    """A 404 page with the receipt as typed taken out: what is left must not depend on the receipt."""
+    return page.replace(receipt, "<receipt>")
+
+
+def test_an_objection_answer_is_shown_only_with_its_access_code(green, client):
+    iid = green.to_notice()
+    notice = notice_of(green, iid)
+    post_form(client, f"/public/notices/{notice.id}/objection", OBJECTOR)
+    other = {**OBJECTOR, "name": "赵某", "contact": "zhao@example.cn"}
+    post_form(client, f"/public/notices/{notice.id}/objection", other)
+    first, second = sorted(objections(green), key=lambda o: o.id)
+    receipt, code = f"YY2026-{first.id:06d}", objection_access_code(first)
+    assert code != objection_access_code(second)
+    reply = "经核实异议不成立，该事件已于2024年整改完毕"
+    green.step(iid, "review_objection", {"upheld": False, "finding": "内部", "reply": reply})
+    right = objection_lookup(client, receipt, code)
+    assert right.status_code == 200 and reply in text(right) and 'data-outcome="rejected"' in text(right)
+    for typed in typed_forms(code):
+        response = objection_lookup(client, receipt, typed)
+        assert response.status_code == 200 and reply in text(response), typed
+    unknown = text(objection_lookup(client, "YY2026-999999", wrong(code)))
+    for bad in (wrong(code), objection_access_code(second), "", None, code[:-1], code + "0", "不是查询码"):
+        response = objection_lookup(client, receipt, bad)
+        page = text(response)
+        assert response.status_code == 404, bad
+        assert "未找到异议受理编号" in page and "或查询码不符" in page
+        for answer in (reply, "rejected", "异议不成立", "已答复", "核实中", 'data-testid="status"', notice.unit_name):
+            assert answer not in page, (bad, answer)
+    # a wrong code and an unknown receipt look the same: nothing tells whether the receipt exists
+    assert not_found_page(text(objection_lookup(client, receipt, wrong(code))), receipt) == \
+        not_found_page(unknown, "YY2026-999999")
+
+
+def test_a_complaint_answer_is_shown_only_with_its_access_code(green, client):
+    complain(client, subject_kind="evaluator", unit="", evaluator_id="EV001")
+    complain(client, subject_kind="evaluator", unit="", evaluator_id="EV001", contact="li@example.cn")
+    record, other = complaints(green)
+    assert record.access_code != other.access_code
+    green.step(record.instance_id, "complaint_intake", {"intake_decision": "not_accepted", "intake_reason": "重复举报"})
+    right = complaint_lookup(client, record.receipt, record.access_code)
+    reply = re.search(r'<dd data-testid="reply">([^<]+)</dd>', text(right)).group(1)
+    assert right.status_code == 200 and "不予受理" in reply and "已办结" in text(right)
+    for typed in typed_forms(record.access_code):
+        response = complaint_lookup(client, record.receipt, typed)
+        assert response.status_code == 200 and reply in text(response), typed
+    unknown = text(complaint_lookup(client, "JB2026-999999", wrong(record.access_code)))
+    for bad in (wrong(record.access_code), other.access_code, "", None, record.access_code[:-1], "不是查询码"):
+        response = complaint_lookup(client, record.receipt, bad)
+        page = text(response)
+        assert response.status_code == 404, bad
+        assert f"未找到受理编号 {record.receipt}，或查询码不符" in page
+        for answer in (reply, "已办结", "已收到", "答复日期", 'data-testid="status"', 'data-status='):
+            assert answer not in page, (bad, answer)
+    assert not_found_page(text(complaint_lookup(client, record.receipt, wrong(record.access_code))),
+                          record.receipt) == not_found_page(unknown, "JB2026-999999")
+
+
+def test_the_access_code_is_of_the_received_time_to_the_microsecond_as_stored(green, client):
+    """The code on the receipt page is computed from the row read back from the database; it
+    must be the code of the time as it was written (UTC, microseconds) on both databases."""
+    list_unit(green.engine, demo.UNITS[0])
+    notice = notice_of(green, green.to_notice(demo.UNITS[1]))
+    clock = green.engine.clock
+    clock.advance(microseconds=123457)
+    filed_at = clock.now()
+    objection_page = text(post_form(client, f"/public/notices/{notice.id}/objection", OBJECTOR))
+    complaint_page = text(complain(client))
+    [objection], [record] = objections(green), complaints(green)
+    assert objection.received_at == record.received_at == filed_at  # to the microsecond, aware, UTC
+    assert objection.received_at.isoformat(timespec="microseconds").endswith(".123457+00:00")
+    assert code_on(objection_page) == access_code("objection", objection.id, filed_at, OBJECTOR["contact"])
+    assert code_on(complaint_page) == access_code("complaint", record.id, filed_at, REPORTER["contact"])
+    assert objection_lookup(client, f"YY2026-{objection.id:06d}", code_on(objection_page)).status_code == 200
+    assert complaint_lookup(client, record.receipt, code_on(complaint_page)).status_code == 200
+    # a microsecond off is another code
+    other = filed_at + dt.timedelta(microseconds=1)
+    assert access_code("complaint", record.id, other, REPORTER["contact"]) != record.access_code
 
 
 # --------------------------------------------------------------------------- lists

@@ -5,14 +5,19 @@
   real name. The objection goes to the application's instance as the message
   ``notice_objection``; its message hook (``handlers.notices.take_objection``) files it or
   refuses it (late, early, anonymous), and the page shows the refusal's reason. A filed
-  objection gets a receipt number; with it anyone may look up the objection's status (under
-  verification / answered, and the answer), and nothing else.
+  objection gets a receipt number and an access code (查询码, ``handlers.receipts``); with both
+  the objector may look up the objection's status (under verification / answered, and the
+  answer), and nothing else.
 - 实名举报 (第三十二条): a complaint about a listed unit or an evaluator starts the process
   ``complaint``; its start hook (``handlers.complaints``) refuses anonymous complaints and
   unlisted units, and routes the intake to the competent authority. The reporter gets a
-  receipt number and may look up its status, and nothing else, with it.
+  receipt number and an access code and may look up its status, and nothing else, with both.
 - 名单 (第三条、第七条): the listings, filtered and paged; a provincial or national unit also
   counts as on the city list of its city (第七条) and is shown with the level it was listed at.
+
+Receipt numbers are sequential, so a status page answers only for a receipt number with its
+access code; a missing or wrong code is the same plain 404 as an unknown number, so the page
+never tells whether a number exists.
 
 Every form carries a CSRF token and every POST is rate-limited per client. Uploaded evidence
 is checked in memory and written to the content-addressed store (``web.uploads``) only once
@@ -45,7 +50,7 @@ from engine.models import Event, ProcessInstance
 from handlers.application import TARGET_LEVELS, UNIT_TYPES
 from handlers.complaints import PROCESS_ID as COMPLAINT_PROCESS, Complaint, complaint_status, normalise_complaint
 from handlers.divisions import PROVINCE, cities, city_of, counties_of, division
-from handlers.notices import OBJECTION_MESSAGE, objection_receipt, objection_status
+from handlers.notices import OBJECTION_MESSAGE, objection_access_code, objection_receipt, objection_status
 from handlers.records import ApplicationRecord, Evaluator, Listing, Notice, Objection, Unit
 from web import uploads, vocab
 from web.attachments import record_attachments
@@ -56,7 +61,7 @@ bp = Blueprint("public", __name__, url_prefix="/public")
 
 
 POST_LIMIT = "5 per minute"  # per client address, for every form of the portal
-LOOKUP_LIMIT = "30 per minute"  # the receipt lookup: enough for a person, not for guessing receipts
+LOOKUP_LIMIT = "30 per minute"  # the receipt lookup: enough for a person, not for guessing codes
 PAGE_SIZE = 20
 RECENT_DAYS = 30  # notices that ended this many days ago or less are still shown
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
@@ -337,25 +342,32 @@ def objection(notice_id: int):
     with eng.db.session() as session:
         filed = _filed_objection(session, row.instance_id, actor.username)
         receipt = objection_receipt(filed) if filed else None
+        code = objection_access_code(filed) if filed else None  # of the row as read back from the database
         received_at = filed.received_at if filed else eng.clock.now()
-    return render_template("public/objection_receipt.html", notice=view, receipt=receipt,
+    return render_template("public/objection_receipt.html", notice=view, receipt=receipt, code=code,
                            received_on=china_date(received_at), evidence_stored=stored)
+
+
+def _lookup_args() -> tuple[str, str]:
+    """The receipt number and the access code of a status query, as typed (trimmed, bounded)."""
+    return request.args.get("receipt", "").strip()[:40], request.args.get("code", "").strip()[:40]
 
 
 @bp.get("/objections/status")
 @limiter.limit(LOOKUP_LIMIT)
 def objection_status_page():
-    """An objection by its receipt number: received on, the notice, under verification or answered
-    and the answer; nothing about the objector, the matter or the officials' finding."""
-    receipt = request.args.get("receipt", "").strip()[:40]
-    if not receipt:
-        return render_template("public/objection_status.html", receipt="", status=None)
+    """An objection by its receipt number and access code: received on, the notice, under verification
+    or answered and the answer; nothing about the objector, the matter or the officials' finding.
+    A missing or wrong code is the same 404 as an unknown receipt."""
+    receipt, code = _lookup_args()
+    if not receipt:  # the empty form
+        return render_template("public/objection_status.html", receipt="", code=code, status=None)
     with engine().db.session() as session:
-        status = objection_status(session, receipt)
+        status = objection_status(session, receipt, code)
         view = _notice_or_404(session, status["notice_id"])[1] if status else None
     if status is None:
-        return render_template("public/objection_status.html", receipt=receipt, status=None), 404
-    return render_template("public/objection_status.html", receipt=receipt, status=status, notice=view,
+        return render_template("public/objection_status.html", receipt=receipt, code=code, status=None), 404
+    return render_template("public/objection_status.html", receipt=receipt, code=code, status=status, notice=view,
                            label=vocab.word(OBJECTION_STATUSES, status["status"]),
                            outcome=vocab.word(OBJECTION_OUTCOMES, status["outcome"]))
 
@@ -399,21 +411,24 @@ def complaint_new():
     with eng.db.session() as session:
         filed = session.scalar(select(Complaint).where(Complaint.instance_id == outcome.instance_id))
         receipt = filed.receipt if filed else None
-    return render_template("public/complaint_receipt.html", receipt=receipt, evidence_stored=stored)
+        code = filed.access_code if filed else None  # of the row as read back from the database
+    return render_template("public/complaint_receipt.html", receipt=receipt, code=code, evidence_stored=stored)
 
 
 @bp.get("/complaints/status")
 @limiter.limit(LOOKUP_LIMIT)
 def complaint_status_page():
-    """The status of a complaint by its receipt number: received, in process or closed; nothing else."""
-    receipt = request.args.get("receipt", "").strip()[:40]
-    if not receipt:
-        return render_template("public/complaint_status.html", receipt="", status=None, label=None)
+    """The status of a complaint by its receipt number and access code: received, in process or
+    closed; nothing else. A missing or wrong code is the same 404 as an unknown receipt."""
+    receipt, code = _lookup_args()
+    if not receipt:  # the empty form
+        return render_template("public/complaint_status.html", receipt="", code=code, status=None, label=None)
     with engine().db.session() as session:
-        status = complaint_status(session, receipt)
+        status = complaint_status(session, receipt, code)
     if status is None:
-        return render_template("public/complaint_status.html", receipt=receipt, status=None, label=None), 404
-    return render_template("public/complaint_status.html", receipt=receipt, status=status,
+        return render_template("public/complaint_status.html", receipt=receipt, code=code, status=None,
+                               label=None), 404
+    return render_template("public/complaint_status.html", receipt=receipt, code=code, status=status,
                            label=vocab.word(COMPLAINT_STATUSES, status["status"]))
 
 
