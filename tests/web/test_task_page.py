@@ -28,6 +28,9 @@ def test_task_page_shows_header_diagram_timeline_and_form(site):
     assert f'data-diagram-src="/instances/{iid}/diagram.json"' in html
     assert 'data-event="instance_started"' in html
     assert 'name="decision"' in html and 'data-testid="task-form"' in html
+    submitted = html[html.index('data-testid="submitted"'):]  # the application as filed (its start form)
+    for expected in ("张经理", "0851-88880000", "1800"):
+        assert expected in submitted, expected
 
 
 def test_diagram_json_marks_finished_and_current_elements(site):
