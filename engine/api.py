@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from engine.errors import Conflict, EngineError, NotFound
 from engine.identity import Actor, load_actor, system_actor
 from engine.models import DefinitionVersion, HumanTask, Incident, ProcessInstance, TaskCc, Timer
 from engine.specs import SpecCache
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,11 @@ class WorkflowEngine:
             outcome = runner.run_on_instance(self, command, actor, route.locate(command), route.handle,
                                              resolving=resolving, retried_by=retried_by)
         if outcome.requested_starts:  # committed: start what the command asked for (engine/followups.py)
-            followups.dispatch(self, outcome.requested_starts)
+            try:
+                followups.dispatch(self, outcome.requested_starts)
+            except Exception:  # the command stands; the worker's sweep starts what is left
+                log.exception("requested starts %s of instance %s left to the worker",
+                              outcome.requested_starts, outcome.instance_id)
         return outcome
 
     def start(self, process_id: str, data: dict[str, Any], *, actor: Actor, **kw) -> runner.Outcome:

@@ -79,7 +79,7 @@ def _settle(engine: "WorkflowEngine", outbox_id: int) -> dict[str, Any] | None:
         row = session.get(Outbox, outbox_id)
         if row is None or row.kind != KIND or row.sent_at is not None:
             return None
-        payload = dict(row.payload)
+        payload, source_instance = dict(row.payload), row.instance_id
         key = payload.get("business_key") or f"outbox:{outbox_id}"
         existing = session.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == key,
                                                                    ProcessInstance.process_id == payload["process_id"]))
@@ -94,7 +94,7 @@ def _settle(engine: "WorkflowEngine", outbox_id: int) -> dict[str, Any] | None:
             return _mark(engine, outbox_id, {"status": "incident", "error": err.code, "message": err.message})
         log.warning("requested start of %s (outbox %s) refused: %s", payload["process_id"], outbox_id, err.message)
         return _mark(engine, outbox_id, {"status": "refused", "error": err.code, "message": err.message},
-                     tell=payload.get("actor"), source_instance=row.instance_id, process_id=payload["process_id"])
+                     tell=payload.get("actor"), source_instance=source_instance, process_id=payload["process_id"])
     return _mark(engine, outbox_id, {"status": "started", "instance_id": outcome.instance_id})
 
 

@@ -356,13 +356,17 @@ def test_a_requested_start_left_by_a_crash_is_started_by_the_worker_once(green):
     unit = demo.UNITS[0]
     list_units(green, unit)
     iid = start_campaign(green)
+    def lost(engine, ids):  # the database goes away between the commit and the start
+        raise RuntimeError("connection lost")
+
     real_dispatch = followups.dispatch
-    followups.dispatch = lambda engine, ids: []  # the process dies between the commit and the start
-    try:
-        file_table(green, iid, unit, {**TABLE, "major_change": True, "change_note": "更名", "changes": [RENAME]})
+    followups.dispatch = lost
+    try:  # the filing itself stands: its command committed
+        outcome = file_table(green, iid, unit, {**TABLE, "major_change": True, "change_note": "更名",
+                                                "changes": [RENAME]})
     finally:
         followups.dispatch = real_dispatch
-    assert change_instances(green) == []
+    assert len(outcome.requested_starts) == 1 and change_instances(green) == []
     worker = TimerWorker(green.engine, name="w1")
     worker.tick()
     assert change_instances(green) == []  # within the grace period the caller may still be starting it
