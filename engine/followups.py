@@ -1,12 +1,12 @@
 """Process starts that a command asks for: the outbox's ``start_process`` rows.
 
-Some work must run as a process of its own, not inside the instance that finds it: a change
-reported in the annual table (第二十八条) is re-checked by the competent authority with its own
-due date (第二十九条), and that re-check must go on after the filing period (and the filing
-instance) has ended. A service task asks for it with
+Some work must run as a process of its own, not inside the instance that finds it: it has
+its own due dates and must go on after the requesting instance (or the part of it that found
+the work) has ended. A service task asks for it with
 ``ctx.start_process(process_id, data, business_key=...)``, which writes an ``Outbox`` row of
 kind ``start_process`` in the command's own transaction: the request exists exactly when the
-command committed, and not at all when it rolled back.
+command committed, and not at all when it rolled back. (First user: a change explained in the
+annual table starts its re-check, ``handlers/changes.py``.)
 
 - ``WorkflowEngine.execute`` starts what a command requested right after its commit, so the
   new instance (and its inbox task) is there when the caller's page reloads.

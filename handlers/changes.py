@@ -37,7 +37,7 @@ from engine.db import Base, UTCDateTime
 from engine.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from engine.services import ServiceContext, StartInfo, service_task, start_hook
 from handlers.divisions import PROVINCE, city_of, division
-from handlers.fields import optional_text
+from handlers.fields import optional_text, record_key, stored_row
 from handlers.industries import industry_table
 from handlers.records import Listing, Unit
 from handlers.removals import current_listings, highest_level, listing_view, queue_report, record_pending_removals
@@ -254,9 +254,9 @@ def start_unit_change(session: Session, data: dict[str, Any], actor: str) -> Sta
 # --------------------------------------------------------------------------- service tasks
 
 def _row(session: Session, record: object) -> UnitChange:
-    key = record.get("id") if isinstance(record, Mapping) else record
-    row = session.get(UnitChange, key) if isinstance(key, int) and not isinstance(key, bool) else None
+    row = stored_row(session, UnitChange, record)
     if row is None:
+        key = record_key(record)
         raise NotFound(f"变更说明 {key!r} 不存在 / change report {key!r} not found", fields={"change_record": "not found"})
     return row
 

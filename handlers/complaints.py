@@ -46,6 +46,7 @@ from engine.models import Outbox
 from engine.errors import InvalidInput, NotFound, RuleViolation
 from engine.services import ServiceContext, StartInfo, service_task, start_hook
 from handlers.divisions import PROVINCE
+from handlers.fields import record_key, stored_row
 from handlers.receipts import access_code, codes_match, parse_receipt_number, receipt_number
 from handlers.records import Evaluator, EvaluatorBan, Listing, NegativeRecord, Unit
 from handlers.removals import record_pending_removals
@@ -336,9 +337,9 @@ def start_complaint(session: Session, data: dict[str, Any], actor: str) -> Start
 # --------------------------------------------------------------------------- service tasks
 
 def _record_of(session: Session, record: object) -> Complaint:
-    key = record.get("id") if isinstance(record, Mapping) else record
-    row = session.get(Complaint, key) if isinstance(key, int) and not isinstance(key, bool) else None
+    row = stored_row(session, Complaint, record)
     if row is None:
+        key = record_key(record)
         raise NotFound(f"举报 {key!r} 不存在 / complaint {key!r} not found", fields={"complaint": "not found"})
     return row
 

@@ -248,11 +248,8 @@ def _clock_at(engine: WorkflowEngine, when: dt.datetime) -> Iterator[Any]:
         engine.clock = saved
 
 
-def _fire_all(engine: WorkflowEngine) -> None:
-    engine.fire_due_timers()  # also the timers that firing made due
-
-
-def _annual_table(quality: int) -> dict[str, Any]:
+def annual_table(quality: int) -> dict[str, Any]:
+    """An annual table (第二十四条) whose every scored indicator improves with ``quality``."""
     q = quality
     return {
         "output_value": 52000.0, "energy_tce": 1800.0 - 100 * q, "energy_intensity": round(0.05 - 0.005 * q, 4),
@@ -327,7 +324,7 @@ def _last_years_green_codes(engine: WorkflowEngine) -> list[tuple[int | None, st
         driver = Driver(engine, iid)
         clock.set(_china(year, 3, 20, 10))
         for quality, unit in enumerate(LISTED_UNITS[:5]):  # U15 never files
-            table = _annual_table(quality)
+            table = annual_table(quality)
             if quality == 1:  # 第二十八条: a boundary change explained in the table starts its re-check
                 table.update(major_change=True, change_note="并购相邻厂区，组织边界扩大", changes=[{
                     "change_kind": "boundary", "old_value": "厂区占地 120 亩", "new_value": "并购相邻厂区后占地 180 亩",
@@ -342,7 +339,7 @@ def _last_years_green_codes(engine: WorkflowEngine) -> list[tuple[int | None, st
             Driver(engine, recheck).complete("change_review", {"change_decision": "still_qualifies",
                                                                "change_opinion": "边界扩大不影响评价结果"})
         clock.set(_china(year, 4, 16, 0, 0, 1))  # the deadline: 第二十七条第7项 for U15, then the green codes
-        _fire_all(engine)
+        engine.fire_due_timers()  # also the timers that firing made due
     made = [(iid, f"{year}年度动态管理表已截止，企业绿码已赋码（第二十五条），{LISTED_UNITS[5].name} 未填报"
                   f"（第二十七条第7项）/ last year's annual table closed, green codes computed")]
     if recheck is not None:
@@ -363,7 +360,7 @@ def _this_years_annual_table(engine: WorkflowEngine) -> list[tuple[int | None, s
     iid = engine.start("annual_table_campaign", {"scheduled_for": f"{year}-03-01T09:00:00+08:00",
                                                  "scheduled_year": year}, actor=system_actor("scheduler")).instance_id
     unit = LISTED_UNITS[4]
-    Driver(engine, iid).complete_in("fill_annual_table", applicant_scope(unit.credit_code), _annual_table(3))
+    Driver(engine, iid).complete_in("fill_annual_table", applicant_scope(unit.credit_code), annual_table(3))
     return [(iid, f"{year}年度动态管理表填报中：{unit.name} 已填报待{division(unit.county).name}审核，其余单位待填报"
                   f" / annual table: one waiting for county review")]
 
@@ -384,7 +381,7 @@ def _national_recommendation(engine: WorkflowEngine) -> list[tuple[int | None, s
                            actor=system_actor("scheduler")).instance_id
         if not selecting:
             clock.set(_china(year, 7, 20, 10))
-            _fire_all(engine)  # the July 17 reminder
+            engine.fire_due_timers()  # the July 17 reminder
             Driver(engine, iid).complete("select_units", {
                 "recommended_units": [LISTED_UNITS[4].credit_code], "recommendation_ref": f"黔工信节〔{year}〕20号",
                 "recommendation_file": "推荐文件.pdf"})

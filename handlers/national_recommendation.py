@@ -44,6 +44,7 @@ from engine.db import Base, UTCDateTime
 from engine.errors import Conflict, InvalidInput, RuleViolation
 from engine.models import HumanTask
 from engine.services import ServiceContext, StartInfo, service_task, start_hook
+from handlers.fields import record_key, stored_row
 from handlers.records import ApplicationRecord, Listing, Unit
 from handlers.removals import PendingRemoval
 from handlers.rules.management import barring_items
@@ -176,9 +177,9 @@ def candidates(session: Session, today: dt.date) -> list[dict[str, Any]]:
 
 
 def _batch(session: Session, batch: object) -> NationalBatch:
-    key = batch.get("id") if isinstance(batch, Mapping) else batch
-    row = session.get(NationalBatch, key) if isinstance(key, int) and not isinstance(key, bool) else None
+    row = stored_row(session, NationalBatch, batch)
     if row is None:
+        key = record_key(batch)
         raise InvalidInput(f"推荐批次 {key!r} 不存在 / no such batch", field="recommendation")
     return row
 

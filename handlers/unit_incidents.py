@@ -32,7 +32,7 @@ from engine.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleVi
 from engine.identity import load_actor
 from engine.services import ServiceContext, StartInfo, service_task, start_hook
 from handlers.divisions import city_of
-from handlers.fields import optional_text
+from handlers.fields import optional_text, record_key, stored_row
 from handlers.records import NegativeRecord, Unit
 from handlers.removals import current_listings, listing_view, queue_report, record_pending_removals
 from handlers.uscc import validate_uscc
@@ -195,9 +195,9 @@ def start_unit_incident(session: Session, data: dict[str, Any], actor: str) -> S
 # --------------------------------------------------------------------------- service tasks
 
 def _row(session: Session, record: object) -> UnitIncident:
-    key = record.get("id") if isinstance(record, Mapping) else record
-    row = session.get(UnitIncident, key) if isinstance(key, int) and not isinstance(key, bool) else None
+    row = stored_row(session, UnitIncident, record)
     if row is None:
+        key = record_key(record)
         raise NotFound(f"事故报告 {key!r} 不存在 / incident report {key!r} not found",
                        fields={"incident_record": "not found"})
     return row

@@ -80,19 +80,6 @@ def unit_scope(unit: demo.DemoUnit) -> str:
     return f"unit:{unit.credit_code}"
 
 
-def table(quality: int) -> dict:
-    """An annual table (第二十四条) whose every scored indicator improves with ``quality``."""
-    q = quality
-    return {
-        "output_value": 52000.0, "energy_tce": 1800.0 - 100 * q, "energy_intensity": round(0.05 - 0.005 * q, 4),
-        "water_m3": 150000.0 - 10000 * q,
-        "main_emissions": {"so2_t": 1.5 - 0.1 * q, "nox_t": 3.5 - 0.2 * q, "particulate_t": 0.9 - 0.1 * q,
-                           "cod_t": 2.2 - 0.2 * q, "ammonia_nitrogen_t": 0.3 - 0.02 * q},
-        "co2_t": 12000.0 - 1000 * q, "solid_waste_use_rate": 90.0 + q, "renewable_share": 10.0 + 3 * q,
-        "land_output": 800.0 + 50 * q, "major_change": False,
-    }
-
-
 class Year:
     """The province's year: the scenario driver, the worker's catch-up and the scheduler."""
 
@@ -230,7 +217,7 @@ def march_april_annual_tables(year: Year) -> int:
     # Six units file in March; each table goes to the department of the unit's county.
     year.at("03-10 10:00")
     for unit, quality in ((P2, 5), (Z1, 4), (P3, 3), (Z3, 2), (Z4, 1), (P1, 0)):
-        data = table(quality)
+        data = demo.annual_table(quality)
         if unit is Z4:  # 第二十八条: a change explained in the table starts its re-check (decided in May)
             data = {**data, "major_change": True, "change_note": "并购后主营转为烟草制品配套",
                     "changes": [{"change_kind": "business_scope", "old_value": "纸制品包装材料制造",
@@ -242,7 +229,7 @@ def march_april_annual_tables(year: Year) -> int:
     for unit in (P2, Z1, Z3, Z4, P1):
         green.step_in(campaign, "review_annual_table", unit.county, {"decision": "accept"})
     year.at("03-18 09:30")
-    green.step_in(campaign, "correct_annual_table", unit_scope(P3), table(3), as_user=user(P3))
+    green.step_in(campaign, "correct_annual_table", unit_scope(P3), demo.annual_table(3), as_user=user(P3))
     year.at("03-20 15:00")
     green.step_in(campaign, "review_annual_table", P3.county, {"decision": "accept", "opinion": "已补充绿电合同"})
 
