@@ -22,6 +22,9 @@ class Settings:
     notice_start_day_counts: bool = True
     # Where Flask-Limiter keeps its counters: memory:// serves one process; use redis:// for several.
     ratelimit_storage: str = "memory://"
+    # Budget of every diagram script, condition and expression, per evaluation (engine/sandbox.py).
+    script_cpu_seconds: float = 1.0
+    script_memory_mb: int = 256
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -34,7 +37,7 @@ class Settings:
                 continue
             env = environ.get(f"GREENFLOW_{f.name.upper()}")
             if env:
-                values[f.name] = env.strip().lower() in ("1", "true", "yes", "on") if f.type in (bool, "bool") else env
+                values[f.name] = _parse_setting(f.name, f.type, env)
         values.update(overrides or {})
         return cls(**values)
 
@@ -42,6 +45,19 @@ class Settings:
         if self.database_url.startswith("sqlite:///"):
             Path(self.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         Path(self.upload_dir).mkdir(parents=True, exist_ok=True)
+
+
+def _parse_setting(name: str, kind, text: str):
+    """An environment string as the field's type; a malformed number names the variable."""
+    kind = getattr(kind, "__name__", kind)
+    if kind == "bool":
+        return text.strip().lower() in ("1", "true", "yes", "on")
+    if kind in ("int", "float"):
+        try:
+            return int(text) if kind == "int" else float(text)
+        except ValueError:
+            raise ValueError(f"GREENFLOW_{name.upper()} must be a number, not {text!r}") from None
+    return text
 
 
 @functools.cache

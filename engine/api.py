@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select
 
 from engine import commands as _commands
 from engine import deploy as _deploy
-from engine import followups, history, incidents, runtime, state
+from engine import followups, history, incidents, runtime, state, text
 from engine import inbox as _inbox
 from engine.clock import Clock, get_clock
 from engine.commands import runner
@@ -21,6 +21,7 @@ from engine.db import Database
 from engine.errors import Conflict, EngineError, NotFound
 from engine.identity import Actor, load_actor, system_actor
 from engine.models import DefinitionVersion, HumanTask, Incident, ProcessInstance, TaskCc, Timer
+from engine.script_budget import ScriptLimits
 from engine.specs import SpecCache
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,10 @@ class DeployResult:
 class WorkflowEngine:
     """Deploy bundles, execute commands, read instances, tasks and incidents."""
 
-    def __init__(self, db: Database, *, roles: set[str], clock: Clock | None = None):
+    def __init__(self, db: Database, *, roles: set[str], clock: Clock | None = None,
+                 script_limits: ScriptLimits | None = None):
         self.db = db
+        self.script_limits = script_limits or ScriptLimits()
         self.roles = set(roles)
         self.clock: Clock = clock or get_clock()
         self.specs = SpecCache()
@@ -56,6 +59,9 @@ class WorkflowEngine:
     # --- commands --------------------------------------------------------------------
     def execute(self, command: _commands.Command, *, actor: Actor, resolving: int | None = None,
                 retried_by: str | None = None) -> runner.Outcome:
+        """Run one command. Input that is not JSON made of valid text is refused first (InvalidText,
+        400, nothing written): a caller's mistake never becomes an incident (engine/text.py)."""
+        text.check_command(command)
         route = _commands.COMMANDS[type(command)]
         if route.locate is None:
             outcome = runner.run_new_instance(self, command, actor, creator(self, command, actor), route.handle,
@@ -129,15 +135,48 @@ class WorkflowEngine:
         return fired
 
     def retry_incident(self, incident_id: int, *, operator: str) -> runner.Outcome:
+        """Run the failed command again as its actor; success resolves the incident.
+
+        A command that can no longer run as recorded — refused as a caller's error (its task was
+        completed meanwhile, the instance finished, its input is not valid text, its actor lost
+        the role) — resolves the incident with a note saying why instead of failing forever; the
+        outcome's result then says ``"ran": False``. Failing inside the engine again re-opens it.
+        """
         with self.db.session() as session:
-            incident = session.get(Incident, incident_id)
+            incident = session.get(Incident, incident_id) if isinstance(incident_id, int) else None
             if incident is None:
-                raise NotFound(f"incident {incident_id} not found")
+                raise NotFound(f"incident {incident_id!r} not found")
             if incident.status != "open":
                 raise Conflict(f"incident {incident_id} is already {incident.status}")
-            command = _commands.from_dict(incident.command)
-            actor = load_actor(session, incident.command["actor"])
-        return self.execute(command, actor=actor, resolving=incident_id, retried_by=operator)
+            recorded = dict(incident.command)
+        try:
+            command = _commands.from_dict(recorded)
+            actor = self.actor(recorded["actor"])
+            return self.execute(command, actor=actor, resolving=incident_id, retried_by=operator)
+        except incidents.IncidentRaised:
+            raise
+        except EngineError as err:
+            if err.becomes_incident:  # the platform still lacks something: the incident stays open
+                raise
+            reason = f"{err.code}: {err.message}"
+        except (KeyError, TypeError) as err:
+            reason = f"the recorded command cannot be rebuilt ({type(err).__name__}: {err})"
+        note = text.safe(f"retried by {operator}; the command can no longer run as recorded ({reason})")
+        view = incidents.close(self, incident_id, status=incidents.RESOLVED, note=note[:incidents.MAX_NOTE],
+                               actor=operator, how="obsolete")
+        with self.db.session() as session:
+            instance = session.get(ProcessInstance, view["instance_id"]) if view["instance_id"] else None
+            row_version = instance.row_version if instance is not None else 0
+        return runner.Outcome(view["instance_id"] or 0, view["instance_status"] or "", row_version,
+                              {"incident_id": incident_id, "ran": False, "note": view["note"]})
+
+    def resolve_incident(self, incident_id: int, *, note: str, operator: str) -> dict:
+        """Close an open incident as resolved with a note (engine/incidents.py); returns its view."""
+        return incidents.resolve(self, incident_id, note, operator)
+
+    def dismiss_incident(self, incident_id: int, *, note: str, operator: str) -> dict:
+        """Close an open incident as dismissed with a note (engine/incidents.py); returns its view."""
+        return incidents.dismiss(self, incident_id, note, operator)
 
     # --- queries ---------------------------------------------------------------------
     def actor(self, username: str) -> Actor:
@@ -216,11 +255,22 @@ class WorkflowEngine:
             return {**task_view(row), "cc": list(cc), "version_id": version_id}
 
     def incidents(self, *, status: str | None = "open") -> list[dict]:
+        """Incidents of ``status`` (every one for None), oldest first (``incidents.view``)."""
         with self.db.session() as session:
-            return [{"id": i.id, "instance_id": i.instance_id, "task": i.task_bpmn_id, "error": i.error,
-                     "status": i.status, "attempts": i.attempts, "created_at": _iso(i.created_at),
-                     "command": i.command["type"], "traceback": i.traceback}
+            return [incidents.view(i, session.get(ProcessInstance, i.instance_id) if i.instance_id else None)
                     for i in incidents.list_incidents(session, status=status)]
+
+    def incident_page(self, *, status: str | None, page: int = 1, per_page: int = 20) -> tuple[list[dict], int]:
+        """One page of incidents of ``status`` (every one for None), newest first, and their total."""
+        with self.db.session() as session:
+            return incidents.page(session, status=status, offset=(page - 1) * per_page, limit=per_page)
+
+    def incident(self, incident_id: int) -> dict:
+        with self.db.session() as session:
+            row = session.get(Incident, incident_id) if isinstance(incident_id, int) else None
+            if row is None:
+                raise NotFound(f"incident {incident_id!r} not found")
+            return incidents.view(row, session.get(ProcessInstance, row.instance_id) if row.instance_id else None)
 
     def verify_history(self, instance_id: int) -> history.ChainCheck:
         with self.db.session() as session:

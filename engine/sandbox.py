@@ -4,13 +4,18 @@ RestrictedPython compiles them (no names or attributes starting with ``_``, guar
 attribute access); on top of it we refuse ``import`` outright, and the builtins are a
 short whitelist plus the functions registered with ``@script_function``. Compiled code is
 cached by source text, which also makes repeated conditions cheap.
+
+Every evaluation runs within a CPU-time and memory budget (``engine.script_budget``): the
+compiler policy (``engine.script_policy``) routes loops, calls and every operation that can
+grow a value through a per-evaluation meter. Code with nothing to meter (most conditions)
+runs as it is, at no extra cost.
 """
 from __future__ import annotations
 
 import ast
 import functools
 import json
-import operator
+from dataclasses import dataclass
 import re
 from typing import Any
 
@@ -26,6 +31,9 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from engine import services
+from engine.script_budget import ScriptBudgetExceeded, current_limits
+from engine.script_calls import ScriptMeter
+from engine.script_policy import METER, BudgetPolicy
 
 ALLOWED_BUILTINS = {
     name: getattr(__builtins__, name, None) if not isinstance(__builtins__, dict) else __builtins__[name]
@@ -41,13 +49,6 @@ class ScriptRefused(SyntaxError):
     """A script or expression that may not run here (import, dunder access, syntax)."""
 
 
-def _inplace(op: str, x: Any, y: Any) -> Any:
-    return {
-        "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
-        "//=": operator.ifloordiv, "%=": operator.imod, "|=": operator.ior, "&=": operator.iand,
-    }[op](x, y)
-
-
 def _write(obj: Any) -> Any:
     # Task data is plain dicts and lists; writing into them is what scripts are for.
     if isinstance(obj, (dict, list)):
@@ -58,16 +59,30 @@ def _write(obj: Any) -> Any:
 GUARDS = {
     "_getattr_": safer_getattr,
     "_getitem_": default_guarded_getitem,
-    "_getiter_": iter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
     "_write_": _write,
-    "_inplacevar_": _inplace,
 }
+# Names through which compiled code reaches the evaluation's meter; bound per evaluation.
+METERED_NAMES = frozenset({METER, "_getattr_", "_getiter_", "_inplacevar_"})
+
+
+@dataclass(frozen=True)
+class Compiled:
+    code: Any
+    metered: bool  # does the code call the meter at all?
+
+
+def _names(code) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names(const)
+    return names
 
 
 @functools.lru_cache(maxsize=4096)
-def compile_source(source: str, mode: str):
+def compile_source(source: str, mode: str) -> Compiled:
     """Compile ``source`` ('exec' for scripts, 'eval' for expressions) or raise ScriptRefused."""
     try:
         tree = ast.parse(source, mode=mode)
@@ -77,7 +92,7 @@ def compile_source(source: str, mode: str):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             raise ScriptRefused("import is not allowed in diagram scripts", ("<script>", node.lineno, 0, None))
     try:
-        return compile_restricted(source, filename="<script>", mode=mode)
+        code = compile_restricted(source, filename="<script>", mode=mode, policy=BudgetPolicy)
     except SyntaxError as err:
         messages = err.msg if isinstance(err.msg, tuple) else (err.msg,)
         line = err.lineno
@@ -86,6 +101,26 @@ def compile_source(source: str, mode: str):
             line = int(found.group(1))
         text = "; ".join(re.sub(r"^Line \d+: ", "", m) for m in messages)
         raise ScriptRefused(text, ("<script>", line, err.offset, err.text)) from None
+    return Compiled(code, bool(_names(code) & METERED_NAMES))
+
+
+def _scope(base: dict[str, Any], compiled: Compiled) -> tuple[dict[str, Any], ScriptMeter | None]:
+    """A fresh scope for one evaluation, with a meter bound in if the code uses one."""
+    scope = dict(base)
+    if not compiled.metered:
+        return scope, None
+    meter = ScriptMeter(current_limits.get())
+    scope[METER] = meter
+    scope["_getattr_"] = meter.getattr
+    scope["_getiter_"] = meter.iterate
+    scope["_inplacevar_"] = meter.inplace
+    return scope, meter
+
+
+def _settle(meter: ScriptMeter | None) -> None:
+    """A budget the script swallowed (``except:``) still ends the evaluation."""
+    if meter is not None and meter.failure is not None:
+        raise meter.failure
 
 
 def base_globals() -> dict[str, Any]:
@@ -103,21 +138,24 @@ class SandboxEnvironment(TaskDataEnvironment):
         self.globals = base_globals()
 
     def evaluate(self, expression, context, external_context=None):
-        code = compile_source(expression.strip(), "eval")
-        scope = dict(self.globals)
+        compiled = compile_source(expression.strip(), "eval")
+        scope, meter = _scope(self.globals, compiled)
         if external_context:
             scope.update(external_context)
         scope.update(context)
-        return eval(code, scope)
+        result = eval(compiled.code, scope)
+        _settle(meter)
+        return result
 
     def execute(self, script, context, external_context=None):
         self.check_for_overwrite(context, external_context or {})
-        code = compile_source(script, "exec")
-        scope = dict(self.globals)
+        compiled = compile_source(script, "exec")
+        scope, meter = _scope(self.globals, compiled)
         if external_context:
             scope.update(external_context)
         scope.update(context)
-        exec(code, scope)
+        exec(compiled.code, scope)
+        _settle(meter)
         for key in list(context):
             if key not in scope:
                 del context[key]  # the script deleted it
@@ -144,6 +182,24 @@ class SandboxScriptEngine(PythonScriptEngine):
     def __init__(self):
         super().__init__(environment=SandboxEnvironment())
 
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except ScriptBudgetExceeded as err:
+            raise _over_budget(task, err) from err
+        except WorkflowTaskException:
+            raise
+        except Exception as err:
+            raise WorkflowTaskException(f"Error evaluating expression '{expression}'", task=task, exception=err)
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return self.environment.execute(script, task.data, external_context or {})
+        except ScriptBudgetExceeded as err:
+            raise _over_budget(task, err) from err
+        except Exception as err:
+            raise self.create_task_exec_exception(task, script, err)
+
     def call_service(self, task, **kwargs):
         # The library's version masks errors with a NameError (see SPIFFWORKFLOW-NOTES §3).
         try:
@@ -156,3 +212,10 @@ class SandboxScriptEngine(PythonScriptEngine):
                 task=task,
                 exception=err,
             ) from err
+
+
+def _over_budget(task, err: ScriptBudgetExceeded) -> WorkflowTaskException:
+    """The incident names the process, the element and the budget."""
+    process = getattr(task.workflow.spec, "name", "?")
+    element = task.task_spec.bpmn_id or task.task_spec.name
+    return WorkflowTaskException(f"{err} in process {process!r}, element {element!r}", task=task, exception=err)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine import calendar, history, incidents, runtime, services, state
 from engine.clock import use_clock
+from engine.script_budget import script_limits
 from engine.commands._base import Command, InstanceRun
 from engine.errors import Conflict, EngineError, NotFound
 from engine.identity import Actor
@@ -156,7 +157,7 @@ def run_new_instance(engine: "WorkflowEngine", command: Command, actor: Actor,
 def _run(engine, command, actor, open_instance, handler, resolving, retried_by, *, creates: bool) -> Outcome:
     """The transaction around one command; caches the workflow only after a successful commit."""
     instance_id: int | None = None
-    with use_clock(engine.clock):
+    with use_clock(engine.clock), script_limits(engine.script_limits):
         now = engine.clock.now()
         try:
             with engine.db.unit_of_work() as session, calendar.use_calendar(lambda: calendar.load_calendar(session)):
@@ -167,9 +168,7 @@ def _run(engine, command, actor, open_instance, handler, resolving, retried_by, 
                 instance_id = instance.id
                 run = _new_run(session, instance, workflow, loaded, actor, now, engine)
                 run.derived = derived
-                if resolving is not None:
-                    incidents.resolve(session, resolving, now, by=retried_by or actor.username)
-                _apply(run, command, handler)
+                _apply(run, command, handler, resolving=resolving, retried_by=retried_by)
                 outcome = Outcome(instance.id, instance.status, instance.row_version, run.result,
                                   tuple(run.context.requested_starts))
             engine.cache.put(instance.id, instance.row_version, workflow, run.derived)
@@ -188,7 +187,9 @@ def _new_run(session, instance, workflow, loaded, actor, now, engine) -> Instanc
                        now=now, context=context, known_roles=engine.roles)
 
 
-def _apply(run: InstanceRun, command: Command, handler) -> None:
+def _apply(run: InstanceRun, command: Command, handler, *, resolving: int | None = None,
+           retried_by: str | None = None) -> None:
+    was_incident = run.instance.status == "incident"
     token = services.current_context.set(run.context)
     try:
         handler(run, command)
@@ -200,6 +201,11 @@ def _apply(run: InstanceRun, command: Command, handler) -> None:
     if not run.state_untouched:
         _save(run)
         _record_service_events(run)
+    if was_incident or resolving is not None:  # the status follows the state (engine/incidents.py)
+        status_now = incidents.state_status(run.session, run.instance)
+        run.events.extend(incidents.settle(run.session, run.instance, now=run.now, status_now=status_now,
+                                           actor=run.actor.username, command_type=type(command).__name__,
+                                           resolving=resolving, retried_by=retried_by))
     history.write(run.session, run.events)
     run.events.clear()
 
@@ -300,8 +306,6 @@ def _save(run: InstanceRun) -> None:
         status = "waiting"
     else:
         raise RuntimeError("the instance has no open task, timer or message wait but is not completed (stuck)")
-    if instance.status == "incident" and incidents.has_open(session, instance.id):
-        status = "incident"
     if status == "completed" and instance.status != "completed":
         instance.completed_at = run.now
         run.record("instance_completed", {"data": _public_data(wf.data)})
