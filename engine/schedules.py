@@ -42,6 +42,7 @@ from engine.commands import StartInstance
 from engine.errors import EngineError
 from engine.identity import system_actor
 from engine.models import ProcessInstance, ScheduledStart
+from engine.script_budget import script_limits
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def schedule_settings(engine: WorkflowEngine) -> dict[str, tuple[str, int]]:
 def next_occurrence(engine: WorkflowEngine, expression: str, after: dt.datetime) -> dt.datetime:
     """Evaluate ``expression`` as if the time were just after ``after``."""
     with engine.db.session() as session, use_clock(FrozenClock(after + dt.timedelta(seconds=1))), \
-            calendar.use_calendar(lambda: calendar.load_calendar(session)):
+            calendar.use_calendar(lambda: calendar.load_calendar(session)), script_limits(engine.script_limits):
         value = runtime.SCRIPT_ENGINE.environment.evaluate(expression, {})
     when = dt.datetime.fromisoformat(value)
     if when.tzinfo is None:

@@ -36,19 +36,33 @@ def _postgres_problem() -> str | None:
 
 @pytest.fixture(scope="session")
 def _pg_schema():
+    """A PostgreSQL database of this test run's own (beside ``PG_URL``'s), with every table.
+
+    Its own database, so that two runs at once (a developer's and CI's, or pytest-xdist
+    workers) never drop each other's tables; dropped at the end of the run.
+    """
     problem = _postgres_problem()
     if problem:
         if IN_CI:
             pytest.fail(f"CI=true requires PostgreSQL: {problem}")
         pytest.skip(problem)
+    import uuid
+
     import engine.models  # noqa: F401
     import handlers  # noqa: F401  (domain tables)
 
-    db = Database(PG_URL)
-    Base.metadata.drop_all(db.engine)
+    name = f"greenflow_run_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    db = Database(url)
     Base.metadata.create_all(db.engine)
     db.dispose()
-    return PG_URL
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate_all(db: Database) -> None:
