@@ -63,15 +63,7 @@ class BeforeBudgetEnvironment(sandbox.SandboxEnvironment):
             scope.update(external_context)
         scope.update(context)
         exec(code, scope)
-        for key in list(context):
-            if key not in scope:
-                del context[key]
-        for key, value in scope.items():
-            if key in self.globals or key.startswith("_") or callable(value):
-                continue
-            if external_context and key in external_context:
-                continue
-            context[key] = value
+        self.write_back(scope, context, external_context)
         return True
 
 

@@ -25,6 +25,18 @@ class Settings:
     # Budget of every diagram script, condition and expression, per evaluation (engine/sandbox.py).
     script_cpu_seconds: float = 1.0
     script_memory_mb: int = 256
+    # Logins (web/sessions.py, web/login_guard.py, web/passwords.py; docs/web.md "Security").
+    session_idle_minutes: int = 30  # a session unused this long ends
+    session_max_hours: int = 12  # a session ends this long after its login, used or not
+    password_min_length: int = 12
+    login_max_failures: int = 5  # failed logins of one username before it is locked
+    login_lockout_minutes: int = 1  # the first lock; each further failure doubles it
+    login_lockout_max_minutes: int = 60
+    login_failure_window_hours: int = 24  # failures older than this (or before a success) are forgotten
+    # Secure flag of the cookies: "auto" (on when the request came over HTTPS), "true" or "false".
+    secure_cookies: str = "auto"
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
+    trusted_proxies: int = 0
     extra: dict = field(default_factory=dict)
 
     @classmethod

@@ -3,22 +3,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import and_, func, or_, select
 
 from engine import commands as _commands
 from engine import deploy as _deploy
-from engine import followups, history, incidents, runtime, state, text
+from engine import followups, history, incidents, runtime, state, text, versions
 from engine import inbox as _inbox
 from engine.clock import Clock, get_clock
 from engine.commands import runner
 from engine.commands.start import creator
 from engine.commands.timers import due_timers
 from engine.db import Database
-from engine.errors import Conflict, EngineError, NotFound
+from engine.errors import Conflict, DeployError, DeployProblem, EngineError, NotFound
 from engine.identity import Actor, load_actor, system_actor
 from engine.models import DefinitionVersion, HumanTask, Incident, ProcessInstance, TaskCc, Timer
 from engine.script_budget import ScriptLimits
@@ -33,6 +33,17 @@ class DeployResult:
     sha256: str
     created: bool
     processes: list[str]
+    deployment_id: int | None = None
+    # process id -> its version number after this deploy (every executable process of the bundle)
+    versions: dict[str, int] = field(default_factory=dict)
+    # the processes that got a new version in this deploy
+    changed: list[str] = field(default_factory=list)
+
+
+# Extra checks of a bundle beside deploy's own (the web layer's bpmnlint): called with the whole
+# bundle and the paths that differ from the newest deployed bundle, before deploy analyses it; it
+# returns a function that waits for and returns the problems that refuse the bundle.
+BundleChecks = Callable[[dict[str, bytes], set[str]], Callable[[], list[DeployProblem]]]
 
 
 class WorkflowEngine:
@@ -49,12 +60,85 @@ class WorkflowEngine:
         runtime.script_engine()  # pick up script functions registered so far
 
     # --- deploy ----------------------------------------------------------------------
-    def deploy(self, directory: str | Path, *, deployed_by: str) -> DeployResult:
-        """Check and store the bundle in ``directory``; identical content is a no-op."""
-        bundle = _deploy.analyse(_deploy.read_directory(directory), known_roles=self.roles)
+    # One pipeline for every door (the CLI, the REST API, the modeler and its upload page): files in, a new
+    # immutable version or every problem out, nothing stored when there is one (docs/modeler.md).
+    def deploy(self, directory: str | Path, *, deployed_by: str, note: str | None = None, source: str = "cli",
+               checks: BundleChecks | None = None) -> DeployResult:
+        """Check and store exactly the bundle in ``directory``; identical content is a no-op."""
+        return self.deploy_files(_deploy.read_directory(directory), deployed_by=deployed_by, note=note,
+                                 source=source, checks=checks)
+
+    def latest_bundle(self) -> tuple[int | None, dict[str, bytes]]:
+        """The newest definition version's id and files (None and {} before the first deploy)."""
+        with self.db.session() as session:
+            version = session.scalar(select(DefinitionVersion).order_by(DefinitionVersion.id.desc()).limit(1))
+            if version is None:
+                return None, {}
+            return version.id, {f.path: f.content for f in version.files}
+
+    def _prepare(self, files: dict[str, bytes], overlay: bool) -> tuple[int | None, dict[str, bytes], set[str]]:
+        """(newest version id, the bundle to analyse, paths that differ from the newest bundle)."""
+        base_id, base = self.latest_bundle()
+        merged = {**base, **files} if overlay else dict(files)
+        if len(merged) > _deploy.MAX_BUNDLE_FILES:
+            raise DeployError([DeployProblem("(bundle)", f"more than {_deploy.MAX_BUNDLE_FILES} files")])
+        changed = {path for path, content in merged.items() if base.get(path) != content}
+        return base_id, merged, changed
+
+    def _analyse(self, files: dict[str, bytes], changed: set[str], checks: BundleChecks | None) -> _deploy.Bundle:
+        pending = checks(files, changed) if checks is not None else None
+        problems: list[DeployProblem] = []
+        bundle = None
+        try:
+            bundle = _deploy.analyse(files, known_roles=self.roles)
+        except DeployError as err:
+            problems.extend(err.problems)
+        if pending is not None:
+            problems.extend(pending())
+        if problems:
+            raise DeployError(problems)
+        return bundle
+
+    def check_files(self, files: dict[str, bytes], *, overlay: bool = False,
+                    checks: BundleChecks | None = None) -> _deploy.Bundle:
+        """Every check deploy runs, storing nothing: the bundle, or DeployError with every problem."""
+        _, merged, changed = self._prepare(files, overlay)
+        return self._analyse(merged, changed, checks)
+
+    def deploy_files(self, files: dict[str, bytes], *, deployed_by: str, note: str | None = None,
+                     source: str = "api", overlay: bool = False, checks: BundleChecks | None = None) -> DeployResult:
+        """Check and store a bundle; ``overlay`` lays ``files`` over the newest bundle (same path
+        replaces, a new path adds) and stores the result as a whole.
+
+        Identical content is a no-op, still logged (``created`` false). Every executable process
+        whose content changed gets its next process version, with ``note`` (engine.versions).
+        """
+        for _ in range(3):
+            base_id, merged, changed = self._prepare(files, overlay)
+            bundle = self._analyse(merged, changed, checks)
+            with self.db.unit_of_work() as session:
+                versions.lock_deploys(session)
+                newest = session.scalar(select(func.max(DefinitionVersion.id)))
+                if overlay and newest != base_id:
+                    continue  # another deploy landed meanwhile: lay the files over that one
+                versions.backfill(session)
+                now = self.clock.now()
+                version, created = _deploy.store(session, bundle, deployed_by=deployed_by, now=now)
+                added = versions.record(session, version, deployed_by=deployed_by, now=now, note=note) \
+                    if created else []
+                row = versions.log(session, version=version, deployed_by=deployed_by, now=now, note=note,
+                                   created=created, source=source)
+                executable = list(version.meta.get("executable", []))
+                numbers = {pid: r.number for pid, r in versions.latest_rows(session, executable).items()}
+                return DeployResult(version.id, version.sha256, created, executable, deployment_id=row.id,
+                                    versions=numbers, changed=sorted(r.process_id for r in added))
+        raise Conflict("other deployments kept landing while this one was checked; deploy again")
+
+    def backfill_versions(self) -> int:
+        """Number the processes of bundles deployed before process versions existed (idempotent)."""
         with self.db.unit_of_work() as session:
-            version, created = _deploy.store(session, bundle, deployed_by=deployed_by, now=self.clock.now())
-            return DeployResult(version.id, version.sha256, created, list(version.meta.get("executable", [])))
+            versions.lock_deploys(session)
+            return versions.backfill(session)
 
     # --- commands --------------------------------------------------------------------
     def execute(self, command: _commands.Command, *, actor: Actor, resolving: int | None = None,
@@ -310,6 +394,16 @@ class WorkflowEngine:
                 result.append({"process_id": pid, "name": version.meta["processes"][pid].get("name") or pid,
                                "version_id": version.id, "form": start["form"], "role": start.get("role")})
         return result
+
+    def started_by_a_person(self, process_id: str) -> bool | None:
+        """Does a person start ``process_id`` with a form, on the version new instances get? None if unknown."""
+        with self.db.session() as session:
+            version = _deploy.latest_version_for(session, process_id)
+            if version is None:
+                return None
+            loaded = self.specs.load(session, version.id)
+        start = loaded.start_meta(process_id)
+        return bool(start.get("form") and not start.get("schedule"))
 
     def start_form(self, version_id: int, process_id: str) -> dict | None:
         """The JSON Schema of a process's start form, if it has one."""

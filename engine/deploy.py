@@ -1,7 +1,7 @@
 """Deploy: read a directory of diagrams and forms, check everything, store a version.
 
 Nothing here runs a workflow. A bundle is refused as a whole with every problem found
-(file, element id, line); a bundle identical to a stored one is a no-op.
+(file, element id, line); a bundle identical to the newest stored one is a no-op.
 
 Checks, in order: safe XML (size, no DOCTYPE/ENTITY, no XInclude), forms are valid JSON
 Schemas, the SpiffWorkflow parser with XSD validation, every executable process builds,
@@ -150,11 +150,15 @@ def analyse(files: dict[str, bytes], *, known_roles: set[str]) -> Bundle:
 
 
 def store(session: Session, bundle: Bundle, *, deployed_by: str, now) -> tuple[DefinitionVersion, bool]:
-    """Store ``bundle`` as a new version; returns (version, created). Identical content is a no-op."""
+    """Store ``bundle`` as a new version; returns (version, created).
+
+    Content identical to the newest version is a no-op. Content identical to an older version
+    (a revert) is stored again as the newest: new instances must start on it.
+    """
     sha = bundle.sha256
-    existing = session.scalar(select(DefinitionVersion).where(DefinitionVersion.sha256 == sha))
-    if existing is not None:
-        return existing, False
+    newest = session.scalar(select(DefinitionVersion).order_by(DefinitionVersion.id.desc()).limit(1))
+    if newest is not None and newest.sha256 == sha:
+        return newest, False
     version = DefinitionVersion(sha256=sha, deployed_by=deployed_by, deployed_at=now, meta=bundle.meta)
     session.add(version)
     for path, content in sorted(bundle.files.items()):
@@ -334,12 +338,21 @@ def _check_form(name: str, content: bytes, forms: dict) -> DeployProblem | None:
     if not isinstance(schema, dict):
         return DeployProblem(name, "a form must be a JSON object")
     if not name.endswith(".ui.json"):
-        try:
-            Draft202012Validator.check_schema(schema)
-        except SchemaError as err:
-            return DeployProblem(name, f"not a valid JSON Schema: {err.message}")
+        digest = hashlib.sha256(content).digest()
+        if digest not in _VALID_SCHEMAS:  # checking a schema is the slowest part of deploy: once per content
+            try:
+                Draft202012Validator.check_schema(schema)
+            except SchemaError as err:
+                return DeployProblem(name, f"not a valid JSON Schema: {err.message}")
+            if len(_VALID_SCHEMAS) > 4096:
+                _VALID_SCHEMAS.clear()
+            _VALID_SCHEMAS.add(digest)
     forms[name] = schema
     return None
+
+
+# SHA-256 of form files already found to be valid JSON Schemas (in this process).
+_VALID_SCHEMAS: set[bytes] = set()
 
 
 def _from_validation(err: ValidationException, name: str, root: etree._Element) -> DeployProblem:

@@ -39,6 +39,16 @@ class InvalidInput(EngineError):
         self.field = field
 
 
+class InvalidText(InvalidInput):
+    """Input that is not valid Unicode text (a lone surrogate, a control character) or not JSON.
+
+    400, not 422: the request itself is malformed, whatever the form says (``engine.text``).
+    """
+
+    code = "invalid_text"
+    http_status = 400
+
+
 class RuleViolation(InvalidInput):
     """Input that breaks a rule of the regulation; ``article`` cites it (e.g. 第五条)."""
 

@@ -53,6 +53,11 @@ def load_actor(session: Session, username: str) -> Actor:
         raise NotFound(f"no user named {username!r}")
     if not user.active:
         raise NotPermitted(f"user {username!r} is deactivated")
+    return actor_for(user)
+
+
+def actor_for(user: UserAccount) -> Actor:
+    """The actor of a loaded account (its grants, its display name); does not check ``active``."""
     return Actor(username=user.username, grants=frozenset((g.role, g.scope) for g in user.grants),
                  display_name=user.display_name)
 

@@ -26,6 +26,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from engine.db import Base, UTCDateTime
 
 INSTANCE_STATUSES = ("running", "waiting", "completed", "cancelled", "incident")
+# open: failing; resolved: the failure is gone (retried, superseded, or fixed by an operator);
+# dismissed: an operator decided it needs nothing more.
+INCIDENT_STATUSES = ("open", "resolved", "dismissed")
 
 
 class DefinitionVersion(Base):
@@ -34,7 +37,9 @@ class DefinitionVersion(Base):
     __tablename__ = "definition_version"
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the version number
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Not unique: deploying the content of an older version again (a revert) stores a new version;
+    # only content identical to the newest version is a no-op (engine.deploy.store).
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     deployed_by: Mapped[str] = mapped_column(String(120))
     deployed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # What deploy learnt from the files: processes, lanes, task properties (see engine.deploy).
@@ -234,10 +239,13 @@ class Incident(Base):
     task_bpmn_id: Mapped[str | None] = mapped_column(String(120))
     error: Mapped[str] = mapped_column(Text)
     traceback: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open / resolved
+    status: Mapped[str] = mapped_column(String(20), default="open")  # INCIDENT_STATUSES
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=1)
+    # Who closed it (an operator, or the actor of the command that superseded it) and why.
+    resolved_by: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Outbox(Base):
@@ -270,6 +278,9 @@ class UserAccount(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Stored in each web session at login and checked on every request; bumping it (logout,
+    # password change, disable) ends every session of the user on every process.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     grants: Mapped[list["RoleGrant"]] = relationship(
         back_populates="user", lazy="selectin", cascade="all, delete-orphan"
@@ -288,6 +299,26 @@ class RoleGrant(Base):
     scope: Mapped[str] = mapped_column(String(80))
 
     user: Mapped[UserAccount] = relationship(back_populates="grants")
+
+
+LOGIN_RESULTS = ("success", "bad_password", "unknown_user", "disabled", "locked", "unlocked")
+# The results that count towards a username's lockout (the same for a known and an unknown name).
+LOGIN_FAILURES = ("bad_password", "unknown_user", "disabled")
+
+
+class LoginAttempt(Base):
+    """The login log: one row per login attempt (and per administrator's unlock), kept in the
+    database so that the per-account lockout counts failures across every web process."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    username: Mapped[str] = mapped_column(String(120))  # as typed, whether or not the account exists
+    address: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(20))  # LOGIN_RESULTS
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
 
 
 class ApiToken(Base):
@@ -337,3 +368,60 @@ class ScheduledStart(Base):
     next_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     last_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_instance_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProcessVersion(Base):
+    """One version of one process, numbered per process key (1, 2, …) as owners see it.
+
+    A definition version is the whole bundle instances pin; a process version is appended for
+    each executable process whose content changed in it: its .bpmn file, a form file one of its
+    tasks names, or the content of a process it calls (engine.versions). Never updated or deleted.
+    """
+
+    __tablename__ = "process_version"
+    __table_args__ = (UniqueConstraint("process_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(120))
+    number: Mapped[int] = mapped_column(Integer)
+    definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    deployed_by: Mapped[str] = mapped_column(String(120))
+    deployed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Deployment(Base):
+    """The append-only deployment log: every deploy that passed its checks, also identical ones
+    (``created`` false). Nothing updates or deletes these rows."""
+
+    __tablename__ = "deployment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)
+    deployed_by: Mapped[str] = mapped_column(String(120))
+    deployed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+    bundle_sha256: Mapped[str] = mapped_column(String(64))
+    created: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(20))  # engine.versions.SOURCES
+
+
+class ModelerDraft(Base):
+    """A process owner's unsaved-to-production edit of one process: the .bpmn file's XML and the
+    forms it changed, based on a process version. One per (process, owner); ``row_version`` makes
+    a save from a stale tab a conflict instead of a silent overwrite (engine.drafts)."""
+
+    __tablename__ = "modeler_draft"
+    __table_args__ = (UniqueConstraint("process_id", "owner"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(120))
+    owner: Mapped[str] = mapped_column(String(120))
+    bpmn_path: Mapped[str] = mapped_column(String(255))
+    xml: Mapped[str] = mapped_column(Text)
+    forms: Mapped[dict] = mapped_column(JSON, default=dict)  # {form name: JSON Schema}
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_version.id"))
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -156,6 +156,11 @@ class SandboxEnvironment(TaskDataEnvironment):
         scope.update(context)
         exec(compiled.code, scope)
         _settle(meter)
+        self.write_back(scope, context, external_context)
+        return True
+
+    def write_back(self, scope: dict, context: dict, external_context: dict | None) -> None:
+        """Task data after a script: what it deleted goes, what it assigned (data, not functions) stays."""
         for key in list(context):
             if key not in scope:
                 del context[key]  # the script deleted it
@@ -165,7 +170,6 @@ class SandboxEnvironment(TaskDataEnvironment):
             if external_context and key in external_context:
                 continue
             context[key] = value
-        return True
 
     def call_service(self, context, operation_name=None, operation_params=None, **_):
         fn = services.get_service(operation_name)

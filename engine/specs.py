@@ -20,14 +20,23 @@ class LoadedVersion:
     forms: dict[str, dict]
     parser: SpiffBpmnParser
     _specs: dict[str, tuple] = field(default_factory=dict)
+    # SpiffBpmnParser builds a spec in place and is not thread-safe: threads of a fresh process asking
+    # for the same process at once got half-built specs (found by bench/soak.py after restarts).
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def spec(self, process_id: str) -> tuple:
-        """(spec, subprocess_specs) for an executable process of this version."""
-        if process_id not in self._specs:
-            if process_id not in self.meta.get("executable", []):
-                raise NotFound(f"process {process_id!r} is not in definition version {self.version_id}")
-            self._specs[process_id] = (self.parser.get_spec(process_id), self.parser.get_subprocess_specs(process_id))
-        return self._specs[process_id]
+        """(spec, subprocess_specs) for an executable process of this version; parsed once, in one thread."""
+        cached = self._specs.get(process_id)
+        if cached is not None:
+            return cached
+        if process_id not in self.meta.get("executable", []):
+            raise NotFound(f"process {process_id!r} is not in definition version {self.version_id}")
+        with self._lock:
+            cached = self._specs.get(process_id)
+            if cached is None:
+                cached = (self.parser.get_spec(process_id), self.parser.get_subprocess_specs(process_id))
+                self._specs[process_id] = cached
+            return cached
 
     def task_meta(self, process_id: str, bpmn_id: str) -> dict:
         return self.meta["processes"].get(process_id, {}).get("tasks", {}).get(bpmn_id, {})

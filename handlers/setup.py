@@ -10,9 +10,11 @@ from handlers._config import read_config_csv
 
 
 def init_database(engine: WorkflowEngine) -> int:
-    """Upgrade the schema, load the shipped working-day calendars of years not yet stored,
-    and upsert the divisions as org units; returns how many org units exist."""
+    """Upgrade the schema (and number the processes of bundles deployed before process versions:
+    engine.versions), load the shipped working-day calendars of years not yet stored, and upsert
+    the divisions as org units; returns how many org units exist."""
     schema.upgrade(engine.db)
+    engine.backfill_versions()  # process versions of bundles deployed before they existed
     with engine.db.unit_of_work() as session:
         calendar.seed_from_config(session, by="greenflow init", now=engine.clock.now())
     with engine.db.unit_of_work() as session:

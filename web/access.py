@@ -30,6 +30,15 @@ READ_ALL_ROLES = ("province_official", "auditor", "process_owner")
 FACET_OF_ROLE = {"county_official": "county_code", "city_official": "city_code", "applicant": "applicant_scope"}
 
 
+# Who handles incidents (commands that failed inside the engine): list, retry, resolve, dismiss.
+# The process owner (流程管理员) deploys the diagrams and loads the calendar, so it is the operator.
+INCIDENT_ROLES = ("process_owner",)
+
+
+def handles_incidents(actor: Actor) -> bool:
+    return any(actor.has_role(role) for role in INCIDENT_ROLES)
+
+
 def reads_everything(actor: Actor) -> bool:
     return any(actor.holds(role, PROVINCE) for role in READ_ALL_ROLES)
 

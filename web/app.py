@@ -25,6 +25,10 @@ def create_app(settings: dict | _config.Settings | None = None) -> Flask:
 
     extensions.init_app(app, settings)
 
+    from web import security
+
+    security.init_app(app, settings)  # headers on every response, Secure cookies, ProxyFix
+
     from web import errors, i18n, navigation
     from web.blueprints import admin, announcements, auth, home, inbox, instances, portal, processes, public, tasks
 
@@ -41,6 +45,9 @@ def create_app(settings: dict | _config.Settings | None = None) -> Flask:
     app.register_blueprint(processes.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(announcements.bp)
+    from web.blueprints import modeler  # 流程建模: process owners edit and deploy (docs/modeler.md)
+
+    app.register_blueprint(modeler.bp)
     from web.api import init_app as init_api  # REST API /api/v1 (CSRF-exempt) + `greenflow tokens`
     init_api(app)
 

@@ -1,12 +1,17 @@
 """Files attached to instances: recorded after the command that used them, listed on the task page.
 
-The bytes are stored content-addressed by ``web.uploads.FileStore`` before the command runs;
-the ``attachment`` row (who may download what) is written once the command succeeded. A file
-whose command failed stays unreferenced and is never served.
+A form's fresh uploads are staged by ``web.uploads.FileStore`` while the form is parsed; the
+command runs; once it succeeded the ``attachment`` rows (who may download what) are written and
+only then are the files committed to the content-addressed store (``PendingUploads.keep``).
+Whatever else happens — the form is refused (422), the command fails, a row is added to a
+repeated group — the staged files are discarded when the request leaves ``PendingUploads``, and
+the re-shown form asks for them again. Nothing stays on disk that no record points to
+(``web.upload_sweep`` removes what a crash left behind).
 """
 from __future__ import annotations
 
 from pathlib import Path
+from types import TracebackType
 
 from flask import current_app, send_file
 from flask import session as web_session
@@ -49,6 +54,59 @@ def unknown_kept_files(files: list, instance_id: int | None) -> dict[str, str]:
                 continue
             errors[f.field] = _("请重新上传该文件")
     return errors
+
+
+class PendingUploads:
+    """The fresh uploads of one submission: kept with ``keep`` once the command succeeded, else discarded.
+
+    ``with PendingUploads(store, parsed.files) as pending: … pending.keep(instance_id, by=…)``.
+    """
+
+    def __init__(self, store: FileStore, files: list):
+        self.store = store
+        self.files = files
+        self.kept = False
+
+    def __enter__(self) -> "PendingUploads":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if not self.kept:
+            for f in self.files:
+                if getattr(f, "stored", None) is not None:
+                    self.store.discard(f.stored)
+
+    def keep(self, instance_id: int, *, by: str) -> None:
+        """Record the files on the instance, then commit the staged ones (records first: see ``web.uploads``)."""
+        record_attachments(instance_id, self.files, by=by)
+        for f in self.files:
+            if getattr(f, "stored", None) is not None:
+                self.store.commit(f.stored)
+        self.kept = True
+        remember_uploads(self.files)
+
+    def forget(self, values: dict, errors: dict[str, str]) -> None:
+        """For a form shown again: its fresh uploads are not kept, so clear their fields and ask for them."""
+        for f in self.files:
+            if getattr(f, "new", True):
+                _drop(values, f.field.split("."))
+                errors.setdefault(f.field, _("请重新上传该文件"))
+
+
+def _drop(values: object, path: list[str]) -> None:
+    """Remove the value at a dotted path (``members.0.file``) of nested dicts and lists, if it is there."""
+    *parents, last = path
+    node = values
+    for key in parents:
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return
+    if isinstance(node, dict):
+        node.pop(last, None)
 
 
 def record_attachments(instance_id: int, files: list, *, by: str) -> None:

@@ -73,14 +73,35 @@ def init_command() -> None:
 @click.command("deploy")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--by", "deployed_by", default="process_owner", help="Who deploys (recorded).")
+@click.option("--note", default=None, help="The change note, kept with the new process versions and the deployment log.")
 @json_option
 @with_appcontext
-def deploy_command(directory: str | None, deployed_by: str, as_json: bool) -> None:
-    """Check and deploy the diagrams and forms in DIRECTORY (default: bpmn/)."""
-    result = _engine().deploy(directory or _settings().bpmn_dir, deployed_by=deployed_by)
+def deploy_command(directory: str | None, deployed_by: str, note: str | None, as_json: bool) -> None:
+    """Check (deploy's checks and bpmnlint) and deploy exactly the diagrams and forms in DIRECTORY
+    (default: bpmn/); the deploy is recorded in the deployment log (docs/modeler.md)."""
+    from web.modeler.lint import Linter, as_checks
+
+    note = (note or "").strip() or None
+    if note is not None and len(note) > 500:
+        raise click.BadParameter("at most 500 characters", param_hint="--note")
+    lint_problems: list = []
+    try:
+        result = _engine().deploy(directory or _settings().bpmn_dir, deployed_by=deployed_by, note=note, source="cli",
+                                  checks=as_checks(Linter.from_config(current_app.config), lint_problems))
+    finally:
+        for problem in lint_problems:
+            if problem.severity != "error":  # errors are in the refusal's message
+                where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+                click.echo(f"warning: {where}{f' [{problem.element_id}]' if problem.element_id else ''}: "
+                           f"{problem.message}", err=True)
     verb = "deployed" if result.created else "unchanged (identical content already deployed)"
-    _emit(result.__dict__, as_json, lambda r: click.echo(
-        f"version {r['version_id']} {verb}: {', '.join(r['processes'])} (sha256 {r['sha256'][:12]})"))
+
+    def human(r):
+        click.echo(f"version {r['version_id']} {verb}: {', '.join(r['processes'])} (sha256 {r['sha256'][:12]})")
+        if r["changed"]:
+            click.echo("new process versions: " + ", ".join(f"{pid} v{r['versions'][pid]}" for pid in r["changed"]))
+
+    _emit(result.__dict__, as_json, human)
 
 
 @click.command("demo")
@@ -122,7 +143,7 @@ def serve_command(host: str, port: int, threads: int, no_timers: bool) -> None:
     from engine.worker import TimerWorker
 
     stop = threading.Event()
-    worker = None if no_timers else TimerWorker(_engine(), name="serve")
+    worker = None if no_timers else _worker_with_web_jobs(TimerWorker(_engine(), name="serve"))
     if worker is not None:  # the embedded default: web and worker in one process
         threading.Thread(target=worker.run, args=(stop,), name="greenflow-worker", daemon=True).start()
     click.echo(f"greenflow serving on http://{host}:{port}/  (Ctrl+C to stop)")
@@ -132,6 +153,14 @@ def serve_command(host: str, port: int, threads: int, no_timers: bool) -> None:
         stop.set()
         if worker is not None:
             worker.close()
+
+
+def _worker_with_web_jobs(worker):
+    """The worker plus the web side's leader jobs: the hourly upload sweep (``web.upload_sweep``)."""
+    from web.upload_sweep import UploadSweeper
+
+    worker.jobs.append(UploadSweeper(_engine(), _settings().upload_dir))
+    return worker
 
 
 @click.command("worker")
@@ -147,7 +176,7 @@ def worker_command(poll_seconds: float, name: str | None) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    worker = TimerWorker(_engine(), name=name, poll_seconds=poll_seconds)
+    worker = _worker_with_web_jobs(TimerWorker(_engine(), name=name, poll_seconds=poll_seconds))
     click.echo(f"{worker.name} firing due timers (poll every {poll_seconds} s; Ctrl+C to stop)")
     try:
         worker.run()
@@ -230,7 +259,7 @@ def tasks_complete(task_id: int, data_json: str, username: str, as_json: bool) -
 
 
 @click.group("incidents", cls=_EngineErrors, invoke_without_command=True)
-@click.option("--all", "show_all", is_flag=True, help="Include resolved incidents.")
+@click.option("--all", "show_all", is_flag=True, help="Include resolved and dismissed incidents.")
 @json_option
 @click.pass_context
 @with_appcontext
@@ -244,20 +273,58 @@ def incidents_group(ctx, show_all: bool, as_json: bool) -> None:
         if not items:
             click.echo("no incidents")
         for i in items:
-            click.echo(f"#{i['id']} instance {i['instance_id']} task {i['task']} [{i['status']}, "
-                       f"{i['attempts']} attempt(s)] {i['command']}: {i['error']}")
+            click.echo(f"#{i['id']} instance {i['instance_id']} ({i['process_id']}) task {i['task']} "
+                       f"[{i['status']}, {i['attempts']} attempt(s)] {i['command']}: {i['error']}")
+            if i["note"]:
+                click.echo(f"    {i['status']} by {i['resolved_by']}: {i['note']}")
 
     _emit([{k: v for k, v in i.items() if k != "traceback" or as_json} for i in rows], as_json, human)
 
 
+operator_option = click.option("--by", "operator", default="operator", show_default=True,
+                               help="The operator (recorded in the history).")
+
+
 @incidents_group.command("retry")
 @click.argument("incident_id", type=int)
-@click.option("--by", "operator", default="operator")
+@operator_option
 @with_appcontext
 def incidents_retry(incident_id: int, operator: str) -> None:
-    """Run the failed command again; resolves the incident if it succeeds."""
+    """Run the failed command again; resolves the incident if it succeeds, or if it can no longer run."""
     outcome = _engine().retry_incident(incident_id, operator=operator)
+    if outcome.result.get("ran") is False:
+        where = f"; instance {outcome.instance_id} is {outcome.status}" if outcome.instance_id else ""
+        click.echo(f"incident {incident_id} resolved without running{where}: {outcome.result['note']}")
+        return
     click.echo(f"incident {incident_id} resolved; instance {outcome.instance_id} is {outcome.status}")
+
+
+def _close_incident(incident_id: int, note: str, operator: str, how: str) -> None:
+    eng = _engine()
+    close = eng.resolve_incident if how == "resolve" else eng.dismiss_incident
+    view = close(incident_id, note=note, operator=operator)
+    where = f"; instance {view['instance_id']} is {view['instance_status']}" if view["instance_id"] else ""
+    click.echo(f"incident {incident_id} {view['status']} by {operator}{where}")
+
+
+@incidents_group.command("resolve")
+@click.argument("incident_id", type=int)
+@click.option("--note", required=True, help="What was done (recorded in the instance's history).")
+@operator_option
+@with_appcontext
+def incidents_resolve(incident_id: int, note: str, operator: str) -> None:
+    """Close an open incident as resolved: its cause is fixed, or its command is not needed."""
+    _close_incident(incident_id, note, operator, "resolve")
+
+
+@incidents_group.command("dismiss")
+@click.argument("incident_id", type=int)
+@click.option("--note", required=True, help="Why nothing needs to be done (recorded in the history).")
+@operator_option
+@with_appcontext
+def incidents_dismiss(incident_id: int, note: str, operator: str) -> None:
+    """Close an open incident as dismissed: nothing needs to be done about it."""
+    _close_incident(incident_id, note, operator, "dismiss")
 
 
 @click.group("history", cls=_EngineErrors)
@@ -284,8 +351,10 @@ COMMANDS = [init_command, deploy_command, demo_command, serve_command, worker_co
 
 def register(app: Flask) -> None:
     from web.cli_calendar import calendar_group
+    from web.cli_uploads import uploads_group
+    from web.cli_users import users_group
 
-    for command in [*COMMANDS, calendar_group]:
+    for command in [*COMMANDS, calendar_group, uploads_group, users_group]:
         app.cli.add_command(command)
 
 

@@ -12,6 +12,7 @@ import handlers  # noqa: F401  (registers service tasks, script functions, start
 from engine import calendar
 from engine.api import WorkflowEngine
 from engine.db import Database
+from engine.script_budget import ScriptLimits
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -21,7 +22,9 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 def init_app(app: Flask, settings: _config.Settings) -> None:
     calendar.configure(start_day_counts=settings.notice_start_day_counts)
     db = Database(settings.database_url)
-    app.extensions["greenflow"] = WorkflowEngine(db, roles=_config.role_keys())
+    limits = ScriptLimits(cpu_seconds=settings.script_cpu_seconds,
+                          memory_bytes=settings.script_memory_mb * 1024 * 1024)
+    app.extensions["greenflow"] = WorkflowEngine(db, roles=_config.role_keys(), script_limits=limits)
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.ratelimit_storage)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax")

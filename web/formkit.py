@@ -8,7 +8,7 @@ dict of UI hints (``formUiSchemaFilename``): field path -> ``x-`` keys merged ov
   errors (dotted paths, as ``engine.errors.InvalidInput.fields`` has them) into ``Field``
   descriptors; ``templates/_form.html`` renders them with ``render_fields(fields)``.
 * ``parse_submission(schema, ui, request.form, request.files, store)`` turns the post back into
-  typed JSON (ints, floats, booleans, lists, nested dicts), stores uploads in the ``FileStore``,
+  typed JSON (ints, floats, booleans, lists, nested dicts), stages uploads in the ``FileStore``,
   and reports the "add a row" / "remove a row" buttons of repeated groups, so the route re-renders
   instead of validating.
 * ``validation_errors(schema, submission)`` merges what the parser and jsonschema found.
@@ -36,7 +36,7 @@ from flask_babel import gettext as _
 from engine import forms as engine_forms
 from engine.errors import InvalidInput
 from web.i18n import localized, pick
-from web.uploads import (CONTENT_TYPES, DEFAULT_ALLOWED, DEFAULT_MAX_BYTES, FileStore, extension_of,
+from web.uploads import (CONTENT_TYPES, DEFAULT_ALLOWED, DEFAULT_MAX_BYTES, FileStore, StoredFile, extension_of,
                          safe_filename, sha_of_ref)
 
 TEXTAREA_OVER = 200  # a string allowed more characters than this gets a textarea
@@ -108,7 +108,11 @@ class Field:
 
 @dataclass(frozen=True)
 class UploadedFile:
-    """A file a submission holds: freshly uploaded (``new``) or kept from an earlier post."""
+    """A file a submission holds: freshly uploaded (``new``) or kept from an earlier post.
+
+    A fresh upload is ``stored`` staged (``FileStore.stage``) until the route commits it, once its
+    record is written (``web.attachments.PendingUploads``).
+    """
 
     field: str  # dotted path of the form field
     sha256: str
@@ -116,6 +120,7 @@ class UploadedFile:
     content_type: str
     size: int
     new: bool = True
+    stored: StoredFile | None = None  # the staged upload (``StoredFile.staged``)
 
 
 @dataclass(frozen=True)
@@ -477,9 +482,9 @@ def parse_submission(schema: Mapping, ui: Mapping | None, form: Any, files: Any 
 
     Empty inputs are left out, so jsonschema reports what is required. Text that is not a number
     becomes an error ("请输入数字") instead of an exception, collected with the other problems.
-    Uploads are saved in ``store`` (limits: ``x-max-bytes``/``x-accept`` hints, else ``max_bytes``
-    and ``allowed``) and the value becomes ``"sha256:<hex>"``; a refused upload is an error on
-    its field. A file field posted without a new file keeps the upload named by its hidden input
+    Uploads are staged in ``store`` (limits: ``x-max-bytes``/``x-accept`` hints, else ``max_bytes``
+    and ``allowed``; the caller commits or discards them, see ``UploadedFile``) and the value
+    becomes ``"sha256:<hex>"``; a refused upload is an error on its field. A file field posted without a new file keeps the upload named by its hidden input
     if the store has it. Read-only and hidden properties take their value from ``current`` (the
     task's data), never from the post. ``csrf_token``, ``_add`` and ``_remove`` are not data; a
     press on ``_add``/``_remove`` is reported as ``Submission.action``.
@@ -613,14 +618,15 @@ def _parse_file(state: _Parse, prop: Mapping, hints: Mapping, where: _Where, cur
         if state.store is None:
             raise RuntimeError("parse_submission needs a FileStore for a form with file fields")
         try:
-            stored = state.store.save(upload, upload.filename, getattr(upload, "mimetype", None),
-                                      max_bytes=int(hints.get("x-max-bytes") or state.max_bytes),
-                                      allowed=tuple(hints.get("x-accept") or state.allowed), field=where.path)
+            stored = state.store.stage(upload, upload.filename, getattr(upload, "mimetype", None),
+                                       max_bytes=int(hints.get("x-max-bytes") or state.max_bytes),
+                                       allowed=tuple(hints.get("x-accept") or state.allowed), field=where.path)
         except InvalidInput as err:
             state.errors[where.path] = err.message  # and keep the earlier upload, if any
         else:
             state.uploads.append(UploadedFile(field=where.path, sha256=stored.sha256, filename=stored.filename,
-                                              content_type=stored.content_type, size=stored.size, new=True))
+                                              content_type=stored.content_type, size=stored.size, new=True,
+                                              stored=stored))
             return stored.ref, stored.ref
     kept = _text_of(state, where.name)
     sha = sha_of_ref(kept)

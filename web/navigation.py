@@ -7,6 +7,8 @@ from flask import Flask, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from web.access import INCIDENT_ROLES
+
 OFFICIAL_ROLES = ("county_official", "city_official", "province_official", "expert", "bureau_eco",
                   "bureau_emergency", "bureau_market", "bureau_tax", "evaluator")
 
@@ -32,7 +34,10 @@ def nav_items() -> list[NavItem]:
                                        "county_official")):
         items.append((_("流程实例"), url_for("instances.index")))
     if actor.has_role("process_owner"):
+        items.append((_("流程建模"), url_for("modeler.index")))
         items.append((_("工作日历"), url_for("admin.calendar_page")))
+    if any(actor.has_role(role) for role in INCIDENT_ROLES):
+        items.append((_("故障处理"), url_for("admin.incidents_page")))
     return [NavItem(label, url, request.path.startswith(url.split("?")[0]) and url != "/") for label, url in items]
 
 

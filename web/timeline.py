@@ -35,6 +35,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "listing_recorded": ("列入名单", "Listed"),
     "instance_completed": ("办结", "Completed"),
     "instance_cancelled": ("撤销", "Cancelled"),
+    "incident_resolved": ("故障已解决", "Incident resolved"),
+    "incident_dismissed": ("故障已忽略", "Incident dismissed"),
     "notification_queued": ("发送通知", "Notification"),
     "annual_table_filed": ("报送动态管理表", "Annual table filed"),
     "campaign_opened": ("填报开始", "Campaign opened"),

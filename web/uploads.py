@@ -1,11 +1,21 @@
 """Uploaded files, stored content-addressed by SHA-256 outside the web root.
 
 A file lives at ``<root>/ab/cd/<sha256>``: identical uploads share one copy, a stored file never
-changes, and a form value ``"sha256:<hex>"`` names it for good. ``FileStore.save`` streams the
-upload in chunks into a temporary file inside ``root`` and renames it into place, so a reader
-never sees half a file and memory stays bounded whatever the client sends. It refuses empty
-files, files over the size limit, extensions not on the list and files whose first bytes say they
-are something else than their extension claims (a renamed executable is not a PDF).
+changes, and a form value ``"sha256:<hex>"`` names it for good. It refuses empty files, files over
+the size limit, extensions not on the list and files whose first bytes say they are something else
+than their extension claims (a renamed executable is not a PDF).
+
+A file is kept only once a database record points to it. ``FileStore.stage`` streams an upload in
+chunks (memory stays bounded whatever the client sends) into a temporary file ``<root>/.upload-…``
+and leaves it there; the caller writes its record (an attachment), then calls ``commit``, which
+renames the file into place (a reader never sees half a file), or calls ``discard`` when the form
+was refused or anything failed. ``save`` is both at once, for callers whose record already exists.
+
+``sweep_candidates`` and ``remove_unless`` let ``web.upload_sweep`` remove what no record points to:
+temporaries left by a crash and stored files nobody references, both only once older than a grace
+period. A stored file is first hidden (renamed), then the database is asked again, then it is
+deleted or put back: a record committed before its file was committed is always seen, so a file
+that several records share is never deleted under one of them.
 
 The store knows nothing about instances or permissions: the caller records who uploaded what
 (``engine.models.Attachment``) and checks access before serving ``path_of(sha256)``.
@@ -16,10 +26,11 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 from engine.errors import InvalidInput, NotFound
 
@@ -28,6 +39,8 @@ DEFAULT_MAX_BYTES = 20 * MiB
 DEFAULT_ALLOWED = (".pdf", ".jpg", ".jpeg", ".png", ".docx", ".xlsx", ".ofd", ".zip")
 CHUNK_BYTES = 64 * 1024
 MAX_FILENAME = 255
+TEMP_PREFIX = ".upload-"  # an upload being received, or staged until its record is committed
+HIDDEN_PREFIX = ".sweep-"  # a stored file the sweep is about to delete: ".sweep-<sha256>-<random>"
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 FILE_REF = re.compile(r"sha256:([0-9a-f]{64})")
@@ -66,6 +79,8 @@ class StoredFile:
     size: int
     filename: str
     content_type: str
+    # Where the bytes wait until ``commit`` (None once committed, or for a file already in place).
+    staged: Path | None = field(default=None, compare=False)
 
     @property
     def ref(self) -> str:
@@ -108,6 +123,13 @@ def extension_of(filename: str) -> str:
     return f".{ext.lower()}" if dot and ext else ""
 
 
+def _older(path: Path, cutoff: float) -> bool:
+    try:
+        return path.is_file() and path.stat().st_mtime < cutoff
+    except FileNotFoundError:
+        return False
+
+
 def _mib(size: int) -> str:
     return f"{size / MiB:.1f}".removesuffix(".0") + " MiB"
 
@@ -121,11 +143,20 @@ class FileStore:
     def save(self, stream: BinaryIO, filename: str | None, content_type: str | None = None, *,
              max_bytes: int = DEFAULT_MAX_BYTES, allowed: Iterable[str] = DEFAULT_ALLOWED,
              field: str | None = None) -> StoredFile:
-        """Store the bytes of ``stream`` and describe them; an identical stored file is kept as is.
+        """Stage and commit at once: for a file whose record already exists (raises like ``stage``)."""
+        return self.commit(self.stage(stream, filename, content_type, max_bytes=max_bytes, allowed=allowed,
+                                      field=field))
 
+    def stage(self, stream: BinaryIO, filename: str | None, content_type: str | None = None, *,
+              max_bytes: int = DEFAULT_MAX_BYTES, allowed: Iterable[str] = DEFAULT_ALLOWED,
+              field: str | None = None) -> StoredFile:
+        """Receive the bytes of ``stream`` into a temporary file and describe them (``staged``).
+
+        Nothing is stored under its hash until ``commit``; ``discard`` removes the temporary.
         ``stream`` is anything with ``read(n)`` (a Werkzeug ``FileStorage`` works). ``field`` names
         the form field in the errors. Raises InvalidInput for an empty or unnamed file, a file over
-        ``max_bytes``, an extension not in ``allowed`` and content that contradicts the extension.
+        ``max_bytes``, an extension not in ``allowed`` and content that contradicts the extension,
+        and then leaves nothing behind.
         """
         name = safe_filename(filename)
         if not name:
@@ -139,7 +170,7 @@ class FileStore:
         digest = hashlib.sha256()
         size = 0
         head = b""
-        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".upload-")
+        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=TEMP_PREFIX)
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -158,18 +189,32 @@ class FileStore:
             if magics and not head.startswith(magics):
                 raise InvalidInput(f"文件内容与扩展名不符 / the content of {name} is not a {ext} file",
                                    field=field)
-            sha = digest.hexdigest()
-            target = self._path(sha)
-            if target.exists():
-                tmp.unlink()
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, target)  # atomic; a concurrent identical upload writes the same bytes
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         kind = CONTENT_TYPES.get(ext) or (content_type or "").strip()[:120] or "application/octet-stream"
-        return StoredFile(sha256=sha, size=size, filename=name, content_type=kind)
+        return StoredFile(sha256=digest.hexdigest(), size=size, filename=name, content_type=kind, staged=tmp)
+
+    def commit(self, stored: StoredFile) -> StoredFile:
+        """Put a staged file in place under its hash (call it once its record is committed).
+
+        An identical file already in place is kept as it is (a sweep that hid it meanwhile sees the
+        record and puts it back); the temporary is removed.
+        """
+        if stored.staged is None:
+            return stored
+        target = self._path(stored.sha256)
+        if target.exists():
+            stored.staged.unlink(missing_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stored.staged, target)  # atomic; a concurrent identical upload writes the same bytes
+        return replace(stored, staged=None)
+
+    def discard(self, stored: StoredFile) -> None:
+        """Remove a staged file that no record will point to (its form was refused, or failed)."""
+        if stored.staged is not None:
+            stored.staged.unlink(missing_ok=True)
 
     def path_of(self, sha256: str) -> Path:
         """The path of a stored file, given its hex digest or a ``sha256:<hex>`` reference.
@@ -196,6 +241,59 @@ class FileStore:
 
     def _path(self, sha: str) -> Path:
         return self.root / sha[:2] / sha[2:4] / sha
+
+    # --- the sweep (``web.upload_sweep``) ----------------------------------------------------
+
+    def sweep_candidates(self, older_than_seconds: float, *, now: float | None = None
+                         ) -> tuple[list[Path], list[str]]:
+        """Temporaries and stored files (by hash) not modified for ``older_than_seconds``.
+
+        Files a sweep hid and did not finish with count as stored files again.
+        """
+        if not self.root.is_dir():
+            return [], []
+        cutoff = (time.time() if now is None else now) - older_than_seconds
+        temporaries = [path for path in self.root.glob(TEMP_PREFIX + "*") if _older(path, cutoff)]
+        for hidden in self.root.glob(HIDDEN_PREFIX + "*"):  # an interrupted sweep: put it back first
+            sha = hidden.name.removeprefix(HIDDEN_PREFIX)[:64]
+            if _SHA256.fullmatch(sha):
+                self._restore(hidden, sha)
+        stored = [path.name for path in self.root.glob("??/??/*")
+                  if _SHA256.fullmatch(path.name) and path.parent.parent.name == path.name[:2]
+                  and path.parent.name == path.name[2:4] and _older(path, cutoff)]
+        return temporaries, sorted(stored)
+
+    def remove_unless(self, sha256: str, referenced: Callable[[str], bool]) -> int | None:
+        """Delete a stored file unless ``referenced(sha256)`` says a record points to it; bytes freed or None.
+
+        The file is hidden first and ``referenced`` asked afterwards: a record committed before the
+        file was (re)committed is seen, and then the file is put back.
+        """
+        target = self._path(sha256)
+        hidden = self.root / f"{HIDDEN_PREFIX}{sha256}-{os.urandom(4).hex()}"
+        try:
+            size = target.stat().st_size
+            os.replace(target, hidden)
+        except FileNotFoundError:
+            return None
+        try:
+            keep = referenced(sha256)
+        except BaseException:
+            self._restore(hidden, sha256)
+            raise
+        if keep:
+            self._restore(hidden, sha256)
+            return None
+        hidden.unlink(missing_ok=True)
+        return size
+
+    def _restore(self, hidden: Path, sha: str) -> None:
+        target = self._path(sha)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(hidden, target)  # the same bytes as any copy committed meanwhile
+        except FileNotFoundError:  # a concurrent sweep put it back already
+            pass
 
     @staticmethod
     def _size_text(stream: BinaryIO, seen: int) -> str:

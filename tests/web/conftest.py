@@ -15,13 +15,29 @@ class Site:
         self.engine = scenario.engine
 
     def client(self, username: str | None = None):
-        """A test client, logged in as ``username`` (the session Flask-Login would set)."""
+        """A test client, logged in as ``username`` (the session a login sets, at the clock's now)."""
         client = self.app.test_client()
         if username:
-            with client.session_transaction() as session:
-                session["_user_id"] = username
-                session["_fresh"] = True
+            log_in_session(client, self.engine, username)
         return client
+
+
+def log_in_session(client, engine, username: str) -> None:
+    """Put into ``client``'s session what ``web.sessions.begin`` would: user, generation, times."""
+    from sqlalchemy import select
+
+    from engine.models import UserAccount
+    from web import sessions
+
+    with engine.db.session() as s:
+        generation = s.scalar(select(UserAccount.session_generation).where(UserAccount.username == username))
+    now = engine.clock.now().timestamp()
+    with client.session_transaction() as session:
+        session["_user_id"] = username
+        session["_fresh"] = True
+        session[sessions.GENERATION] = generation or 0
+        session[sessions.LOGIN_AT] = now
+        session[sessions.SEEN_AT] = now
 
 
 @pytest.fixture

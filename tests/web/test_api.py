@@ -313,7 +313,7 @@ def test_the_instance_list_filters_and_pages(as_user):
 @pytest.mark.parametrize("query, field", [
     ("/instances?status=lost", "status"), ("/instances?per_page=101", "per_page"), ("/instances?page=0", "page"),
     ("/instances?page=abc", "page"), ("/instances?page=" + "9" * 5000, "page"), ("/tasks?tab=mine", "tab"),
-    ("/tasks?sort=name", "sort"), ("/tasks?due_by=2026-13-01", "due_by"), ("/tasks?due_by=9999-12-31", "due_by"),
+    ("/tasks?sort=name", "sort"), ("/tasks?due_by=2026-13-01", "due_by"), ("/tasks?due_by=", "due_by"),
     ("/tasks?per_page=0", "per_page"), ("/tasks?q=" + "字" * 101, "q"),
 ])
 def test_bad_query_parameters_are_422_naming_them(as_user, query, field):

@@ -399,7 +399,9 @@ def test_upload_becomes_a_sha256_reference_and_an_attachment_record(ctx, store):
     assert submission.data["report_file"] == f"sha256:{record.sha256}"
     assert (record.field, record.filename, record.content_type, record.size, record.new) == (
         "report_file", "评价报告.pdf", "application/pdf", len(PDF), True)
-    assert store.path_of(record.sha256).read_bytes() == PDF
+    assert not store.exists(record.sha256) and record.stored.staged.read_bytes() == PDF  # no record yet
+    store.commit(record.stored)
+    assert store.path_of(record.sha256).read_bytes() == PDF and not record.stored.staged.exists()
 
 
 def test_resubmission_without_a_new_file_keeps_the_upload(ctx, store):

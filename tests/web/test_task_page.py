@@ -71,6 +71,18 @@ def test_stale_form_is_refused(site):
     assert response.status_code == 409
 
 
+def test_a_row_version_that_is_not_a_number_is_refused_not_ignored(site):
+    green = site.scenario
+    iid = green.apply(U1)
+    task = green.task(iid, "review")
+    response = site.client(COUNTY).post(f"/tasks/{task.id}", data={**PASS, "row_version": "abc"})
+    assert response.status_code == 400 and "row_version" in response.get_data(as_text=True)
+    assert green.task(iid, "review").status == "open"
+    api = site.client(COUNTY).post(f"/tasks/{task.id}", data={**PASS, "row_version": "abc"},
+                                   headers={"Accept": "application/json"})
+    assert api.status_code == 400 and api.get_json()["fields"] == {"row_version": "row_version 应为整数"}
+
+
 def test_transfer_from_the_task_page(site):
     green = site.scenario
     iid = green.apply(U1)

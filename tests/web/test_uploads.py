@@ -155,3 +155,46 @@ def test_path_of_a_missing_file_is_not_found(store):
 def test_sha_of_ref():
     assert sha_of_ref("sha256:" + "a" * 64) == "a" * 64
     assert sha_of_ref("a" * 64) is None and sha_of_ref("report.pdf") is None and sha_of_ref(None) is None
+
+
+# --- staging: nothing is stored under its hash before its record exists -------------------------
+
+def test_a_staged_upload_is_stored_only_when_committed(store):
+    staged = store.stage(io.BytesIO(PDF), "a.pdf", field="report_file")
+    assert staged.staged is not None and staged.staged.name.startswith(".upload-")
+    assert not store.exists(staged.sha256)
+    committed = store.commit(staged)
+    assert committed.staged is None and store.path_of(staged.sha256).read_bytes() == PDF
+    assert leftovers(store) == [] and store.commit(committed) == committed
+
+
+def test_a_discarded_upload_leaves_nothing_and_never_touches_a_stored_copy(store):
+    kept = store.save(io.BytesIO(PDF), "a.pdf")
+    again = store.stage(io.BytesIO(PDF), "b.pdf")
+    store.discard(again)
+    assert leftovers(store) == [] and store.exists(kept.sha256)
+    twin = store.commit(store.stage(io.BytesIO(PDF), "c.pdf"))  # an identical file already in place
+    assert twin.sha256 == kept.sha256 and leftovers(store) == []
+    assert len([p for p in store.root.rglob("*") if p.is_file()]) == 1
+
+
+def test_sweep_candidates_are_old_temporaries_and_old_stored_files(store):
+    import os
+    import time
+
+    old, fresh = store.save(io.BytesIO(PDF), "a.pdf"), store.save(io.BytesIO(PNG), "b.png")
+    temp = store.stage(io.BytesIO(JPEG), "c.jpg").staged
+    past = time.time() - 7200
+    for path in (store.path_of(old.sha256), temp):
+        os.utime(path, (past, past))
+    assert store.sweep_candidates(3600) == ([temp], [old.sha256])
+    assert fresh.sha256 not in store.sweep_candidates(3600)[1]
+
+
+def test_a_file_hidden_by_an_interrupted_sweep_is_put_back(store):
+    stored = store.save(io.BytesIO(PDF), "a.pdf")
+    hidden = store.root / f".sweep-{stored.sha256}-0000"
+    store.path_of(stored.sha256).rename(hidden)
+    assert not store.exists(stored.sha256)
+    store.sweep_candidates(3600)
+    assert store.exists(stored.sha256) and not hidden.exists()

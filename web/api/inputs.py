@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from typing import Any, Mapping
 
 from flask import request
@@ -122,7 +123,7 @@ def boolean(body: Mapping[str, Any], name: str, *, default: bool = False) -> boo
 
 
 def text_list(body: Mapping[str, Any], name: str, *, max_items: int = 100) -> list[str]:
-    """A required, non-empty list of strings."""
+    """A required, non-empty list of non-empty strings (user names, at most 120 characters each)."""
     value = body.get(name)
     if value is None:
         raise InvalidInput(f"{name} is required", field=name)
@@ -130,17 +131,28 @@ def text_list(body: Mapping[str, Any], name: str, *, max_items: int = 100) -> li
         raise InvalidInput(f"{name} must be a list of strings", field=name)
     if not value:
         raise InvalidInput(f"{name} must name at least one user", field=name)
+    if any(not item.strip() for item in value):
+        raise InvalidInput(f"{name} must not contain an empty name", field=name)
     if len(value) > max_items or any(len(item) > 120 for item in value):
         raise InvalidInput(f"{name} is too long", field=name)
     return value
 
 
 # --- query string ------------------------------------------------------------------------
+#
+# A typed parameter (a number, a choice, a date) is either absent or exactly right: ``page=``,
+# ``page= 2`` or ``due_by=`` are refused (422 naming it), as the OpenAPI document says. Only the
+# free-text filters treat an empty value as no filter.
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The end of 9999-12-31 in China is past what a datetime holds: that filter keeps every due date.
+LAST_DAY_END = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+
 
 def query_int(name: str, *, default: int, low: int = 1, high: int = MAX_ID) -> int:
     """A whole-number query parameter between ``low`` and ``high``; 422 naming it otherwise."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
+    raw = request.args.get(name)
+    if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or not low <= int(raw) <= high:
         raise InvalidInput(f"{name} must be a whole number from {low} to {high}", field=name)
@@ -148,15 +160,16 @@ def query_int(name: str, *, default: int, low: int = 1, high: int = MAX_ID) -> i
 
 
 def query_text(name: str, *, max_length: int = 200) -> str | None:
-    """A text query parameter, stripped; None when absent or empty."""
-    raw = request.args.get(name, "").strip()
+    """A text filter, stripped; None when absent, empty or blank. Longer than ``max_length`` is 422."""
+    raw = request.args.get(name, "")
     if len(raw) > max_length:
         raise InvalidInput(f"{name} is longer than {max_length} characters", field=name)
-    return raw or None
+    return raw.strip() or None
 
 
 def query_choice(name: str, choices: tuple[str, ...], *, default: str | None) -> str | None:
-    value = query_text(name)
+    """One of ``choices``, or ``default`` when the parameter is absent; anything else (also empty) is 422."""
+    value = request.args.get(name)
     if value is None:
         return default
     if value not in choices:
@@ -165,11 +178,17 @@ def query_choice(name: str, choices: tuple[str, ...], *, default: str | None) ->
 
 
 def query_day_end(name: str) -> dt.datetime | None:
-    """A ``YYYY-MM-DD`` parameter as the end of that day in China (24:00, in UTC)."""
-    raw = query_text(name, max_length=10)
+    """A ``YYYY-MM-DD`` parameter as the end of that day in China (24:00, in UTC); None when absent."""
+    raw = request.args.get(name)
     if raw is None:
         return None
     try:
-        return calendar.end_of_day(dt.date.fromisoformat(raw))
-    except (ValueError, OverflowError):
+        if not _DATE.fullmatch(raw):
+            raise ValueError(raw)
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
         raise InvalidInput(f"{name} must be a date YYYY-MM-DD", field=name) from None
+    try:
+        return calendar.end_of_day(day)
+    except OverflowError:
+        return LAST_DAY_END

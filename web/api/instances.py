@@ -5,6 +5,7 @@ from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.errors import NotPermitted
 from engine.identity import Actor
 from engine.models import INSTANCE_STATUSES, ProcessInstance
 from web.access import require_instance, visible_instances
@@ -57,6 +58,7 @@ def instances_start():
     body = json_body(allowed={"process_id", "data"})
     process_id = text(body, "process_id", required=True, max_length=120)
     data = obj(body, "data")
+    _require_startable(process_id)
     outcome = engine().start(process_id, data, actor=current_actor())
     location = url_for("api.instance_show", instance_id=outcome.instance_id)
     return outcome_view(outcome), 201, {"Location": location}
@@ -90,6 +92,20 @@ def instance_message(instance_id: int):
     require_waiting = boolean(body, "require_waiting")
     outcome = engine().deliver(instance_id, name, payload, actor=actor, require_waiting=require_waiting)
     return outcome_view(outcome)
+
+
+def _require_startable(process_id: str) -> None:
+    """403 unless a person starts ``process_id`` with a form (as on the pages): a scheduled process is
+    started by the scheduler, a sub-process by its parent's call activity, never by an API caller.
+
+    An unknown process is left to the engine (404).
+    """
+    eng = engine()
+    by_person = eng.started_by_a_person(process_id)
+    if by_person is None:  # not executable anywhere: a known embedded/called process is still refused here
+        by_person = not any(process_id in version["processes"] for version in eng.versions())
+    if not by_person:
+        raise NotPermitted(f"{process_id} is not started by a person: the scheduler or its parent process starts it")
 
 
 def _require_readable(actor: Actor, instance_id: int) -> None:

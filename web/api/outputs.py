@@ -16,9 +16,9 @@ from engine.inbox import InboxPage, InboxRow
 
 # Roles outside the administration: the applicant, and the evaluation firm it engaged.
 PARTY_ROLES = frozenset({"applicant", "evaluator"})
-# Events whose payload is the officials' internal working, hidden from parties.
+# Events whose payload is the officials' internal working (or an operator's incident note), hidden from parties.
 INTERNAL_EVENTS = frozenset({"comment_added", "task_cc", "task_delegated", "delegation_resolved",
-                             "task_transferred", "task_urged"})
+                             "task_transferred", "task_urged", "incident_resolved", "incident_dismissed"})
 # A public objection (第二十条) sits in the workflow data under this key (also inside ``objections``);
 # the applicant may read what was objected, not who objected.
 OBJECTION_KEY = "objection"

@@ -1,4 +1,5 @@
-"""Administration: the working-day calendar (process owners load a year when it is published)."""
+"""Administration: the working-day calendar (process owners load a year when it is published) and,
+in ``web.blueprints.admin_incidents``, the incidents."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -58,3 +59,7 @@ def calendar_page():
     elif form.is_submitted():
         status = 422
     return render_template("admin/calendar.html", form=form, years=_years()), status
+
+
+# The incidents pages add their views to ``bp``.
+from web.blueprints import admin_incidents  # noqa: E402,F401

@@ -14,7 +14,7 @@ from engine.models import HumanTask, InstanceFacet, ProcessInstance
 from handlers.green_codes import GreenCode, code_of
 from handlers.records import ApplicationRecord, Evaluator
 from web import access, formkit, vocab
-from web.attachments import attachments_of, record_attachments, remember_uploads, unknown_kept_files
+from web.attachments import PendingUploads, attachments_of, unknown_kept_files
 from web.extensions import engine
 from web.submission import start_form_entries
 from web.timeline import timeline_of
@@ -127,18 +127,23 @@ def submit_application():
     schema, ui, _version = _form_parts()
     store = FileStore(Path(current_app.config["GREENFLOW"].upload_dir))
     parsed = formkit.parse_submission(schema, ui, request.form, request.files, store)
-    remember_uploads(parsed.files)
-    if parsed.action:
-        return _render_apply(parsed.values)
-    errors = unknown_kept_files(parsed.files, None)
-    if parsed.errors or errors:
-        errors.update(formkit.validation_errors(schema, parsed, form_name=schema.get("title", "")))
-        return _render_apply(parsed.values, errors, 422)
-    try:
-        outcome = engine().start(PROCESS, parsed.data, actor=current_user.actor)
-    except InvalidInput as exc:
-        return _render_apply(parsed.values, exc.fields or {"data": exc.message}, 422)
-    record_attachments(outcome.instance_id, parsed.files, by=current_user.actor.username)
+    with PendingUploads(store, parsed.files) as pending:  # discarded unless kept below
+        errors: dict[str, str] = {}
+        if parsed.action:
+            pending.forget(parsed.values, errors)
+            return _render_apply(parsed.values, errors)
+        errors = unknown_kept_files(parsed.files, None)
+        if parsed.errors or errors:
+            errors.update(formkit.validation_errors(schema, parsed, form_name=schema.get("title", "")))
+            pending.forget(parsed.values, errors)
+            return _render_apply(parsed.values, errors, 422)
+        try:
+            outcome = engine().start(PROCESS, parsed.data, actor=current_user.actor)
+        except InvalidInput as exc:
+            errors = dict(exc.fields or {"data": exc.message})
+            pending.forget(parsed.values, errors)
+            return _render_apply(parsed.values, errors, 422)
+        pending.keep(outcome.instance_id, by=current_user.actor.username)
     flash(_("申报已提交"), "success")
     return redirect(url_for("portal.application", instance_id=outcome.instance_id), code=303)
 

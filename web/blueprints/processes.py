@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 import config
 from engine.errors import InvalidInput
 from web import access, formkit
-from web.attachments import record_attachments, remember_uploads, unknown_kept_files
+from web.attachments import PendingUploads, unknown_kept_files
 from web.extensions import engine
 from web.uploads import FileStore
 
@@ -64,17 +64,22 @@ def start(process_id: str):
     schema = engine().form(process["version_id"], process["form"])
     store = FileStore(Path(current_app.config["GREENFLOW"].upload_dir))
     parsed = formkit.parse_submission(schema, None, request.form, request.files, store)
-    remember_uploads(parsed.files)
-    if parsed.action:
-        return _render(process, parsed.values)
-    errors = unknown_kept_files(parsed.files, None)
-    if parsed.errors or errors:
-        errors.update(formkit.validation_errors(schema, parsed, form_name=process["name"]))
-        return _render(process, parsed.values, errors, 422)
-    try:
-        outcome = engine().start(process_id, parsed.data, actor=current_user.actor)
-    except InvalidInput as exc:
-        return _render(process, parsed.values, exc.fields or {"data": exc.message}, 422)
-    record_attachments(outcome.instance_id, parsed.files, by=current_user.actor.username)
+    with PendingUploads(store, parsed.files) as pending:  # discarded unless kept below
+        errors: dict[str, str] = {}
+        if parsed.action:
+            pending.forget(parsed.values, errors)
+            return _render(process, parsed.values, errors)
+        errors = unknown_kept_files(parsed.files, None)
+        if parsed.errors or errors:
+            errors.update(formkit.validation_errors(schema, parsed, form_name=process["name"]))
+            pending.forget(parsed.values, errors)
+            return _render(process, parsed.values, errors, 422)
+        try:
+            outcome = engine().start(process_id, parsed.data, actor=current_user.actor)
+        except InvalidInput as exc:
+            errors = dict(exc.fields or {"data": exc.message})
+            pending.forget(parsed.values, errors)
+            return _render(process, parsed.values, errors, 422)
+        pending.keep(outcome.instance_id, by=current_user.actor.username)
     flash(_("已发起：%(name)s", name=process["name"]), "success")
     return redirect(url_for("instances.show", instance_id=outcome.instance_id), code=303)

@@ -16,7 +16,8 @@ from engine import calendar
 from engine.clock import CHINA
 from engine.errors import EngineError, InvalidInput
 from web import access, formkit, people, vocab
-from web.attachments import attachments_of, record_attachments, remember_uploads, send_stored, unknown_kept_files
+from web.api.inputs import MAX_ID
+from web.attachments import PendingUploads, attachments_of, send_stored, unknown_kept_files
 from web.extensions import engine
 from web.objections import REVIEW_TASKS, evidence_download_name, objection_of, objections_of
 from web.submission import start_form_entries
@@ -130,6 +131,28 @@ def show(task_id: int):
     return render_task(load_task(task_id))
 
 
+class MalformedField(EngineError):
+    """A form field the page itself fills in (the hidden ``row_version``) holds something else: 400."""
+
+    code = "bad_request"
+    http_status = 400
+
+
+def expected_row_version() -> int | None:
+    """The form's hidden ``row_version`` (the instance's version when the page was drawn); None if not sent.
+
+    Anything but a whole number is refused (400 naming the field), never ignored: ignoring it would
+    complete the task over changes the official has not seen.
+    """
+    raw = request.form.get("row_version")
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or int(raw) > MAX_ID:
+        message = _("row_version 应为整数")
+        raise MalformedField(message, fields={"row_version": message})
+    return int(raw)
+
+
 @bp.post("/<int:task_id>")
 @login_required
 def submit(task_id: int):
@@ -139,28 +162,33 @@ def submit(task_id: int):
     actor = current_user.actor
     if not access.may_act_on(actor, task):
         access.deny(_("您不能办理事项 %(id)s", id=task_id))
+    expected = expected_row_version()
     schema, ui = _form_parts(task)
     store = FileStore(Path(current_app.config["GREENFLOW"].upload_dir))
     parsed = formkit.parse_submission(schema or {"type": "object", "properties": {}}, ui, request.form,
                                       request.files, store, current=task.get("draft") or {})
-    remember_uploads(parsed.files)
-    if parsed.action:  # add or remove a row of a repeated group: show the form again, validate nothing
-        return render_task(task, values=parsed.values)
-    errors = unknown_kept_files(parsed.files, task["instance_id"])
-    if parsed.errors or errors:
-        errors.update(formkit.validation_errors(schema or {}, parsed, form_name=task["name"]))
-        return render_task(task, values=parsed.values, errors=errors, status=422)
-    expected = request.form.get("row_version", type=int)
-    try:
-        if task["owner"] and task["assignee"] == actor.username:
-            eng.resolve_delegation(task_id, parsed.data, actor=actor, note=request.form.get("note", ""))
-            message = _("已提交拟办意见，退回委派人签发")
-        else:
-            eng.complete(task_id, parsed.data, actor=actor, expected_row_version=expected)
-            message = _("已办理：%(name)s", name=task["name"])
-    except InvalidInput as exc:
-        return render_task(task, values=parsed.values, errors=exc.fields or {"data": exc.message}, status=422)
-    record_attachments(task["instance_id"], parsed.files, by=actor.username)
+    with PendingUploads(store, parsed.files) as pending:  # discarded unless kept below
+        errors: dict[str, str] = {}
+        if parsed.action:  # add or remove a row of a repeated group: show the form again, validate nothing
+            pending.forget(parsed.values, errors)
+            return render_task(task, values=parsed.values, errors=errors)
+        errors = unknown_kept_files(parsed.files, task["instance_id"])
+        if parsed.errors or errors:
+            errors.update(formkit.validation_errors(schema or {}, parsed, form_name=task["name"]))
+            pending.forget(parsed.values, errors)
+            return render_task(task, values=parsed.values, errors=errors, status=422)
+        try:
+            if task["owner"] and task["assignee"] == actor.username:
+                eng.resolve_delegation(task_id, parsed.data, actor=actor, note=request.form.get("note", ""))
+                message = _("已提交拟办意见，退回委派人签发")
+            else:
+                eng.complete(task_id, parsed.data, actor=actor, expected_row_version=expected)
+                message = _("已办理：%(name)s", name=task["name"])
+        except InvalidInput as exc:
+            errors = dict(exc.fields or {"data": exc.message})
+            pending.forget(parsed.values, errors)
+            return render_task(task, values=parsed.values, errors=errors, status=422)
+        pending.keep(task["instance_id"], by=actor.username)
     flash(message, "success")
     return redirect(url_for("portal.index") if actor.has_role("applicant") else url_for("inbox.index"))
 
