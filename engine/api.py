@@ -1,7 +1,6 @@
 """The engine's public face: one object per database that deploys, runs commands and answers queries."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +12,7 @@ from engine import commands as _commands
 from engine import deploy as _deploy
 from engine import followups, history, incidents, runtime, state, text, versions
 from engine import inbox as _inbox
-from engine.clock import Clock, get_clock
+from engine.clock import Clock, get_clock, isoformat_utc
 from engine.commands import runner
 from engine.commands.start import creator
 from engine.commands.timers import due_timers
@@ -432,10 +431,5 @@ def _last_data(wf) -> dict:
     return {k: v for k, v in latest.data.items() if not callable(v)}
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.isoformat()
+_iso = isoformat_utc
 

@@ -16,6 +16,15 @@ UTC = dt.timezone.utc
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
+def isoformat_utc(value: dt.datetime | None) -> str | None:
+    """An aware ISO 8601 text of a stored time (SQLite hands back naive UTC); None stays None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
 class Clock(Protocol):
     def now(self) -> dt.datetime:
         """The current time, timezone-aware, in UTC."""

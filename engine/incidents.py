@@ -24,6 +24,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from engine import history, text
+from engine.clock import isoformat_utc
 from engine.errors import Conflict, EngineError, InvalidInput, NotFound
 from engine.models import HumanTask, Incident, MessageWait, ProcessInstance, Timer
 
@@ -104,12 +105,7 @@ def list_incidents(session: Session, *, status: str | None = OPEN) -> list[Incid
 
 # --- reading -------------------------------------------------------------------------------
 
-def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.isoformat()
+_iso = isoformat_utc
 
 
 def view(incident: Incident, instance: ProcessInstance | None = None) -> dict[str, Any]:

@@ -130,10 +130,16 @@ def _reject_constant(name: str) -> Any:
 
 
 def _finite_float(literal: str) -> float:
+    """A JSON number as a float; numbers too large for one (1e400) are refused, not turned into inf."""
     value = float(literal)
     if not math.isfinite(value):
         raise ValueError(f"{literal} is out of range")
     return value
+
+
+def strict_json(raw: bytes) -> Any:
+    """UTF-8 JSON without NaN/Infinity or numbers beyond a float; ValueError or RecursionError otherwise."""
+    return json.loads(raw.decode("utf-8-sig"), parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def check_json_body() -> None:
@@ -142,7 +148,7 @@ def check_json_body() -> None:
     if not raw.strip():
         return
     try:
-        value = json.loads(raw.decode("utf-8-sig"), parse_constant=_reject_constant, parse_float=_finite_float)
+        value = strict_json(raw)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise MalformedJson(f"the body is not valid JSON: {text.safe(str(exc))[:200]}",
                             fields={"body": "not valid JSON"}) from None

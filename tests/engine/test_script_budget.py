@@ -66,7 +66,7 @@ def test_a_runaway_script_is_stopped_by_its_budget(env, script):
 
 @pytest.mark.parametrize("expression", [
     "10**10**8", "len('x' * 10**10) > 0", "[i for i in range(10**9)]", "sum(x for x in range(10**9))",
-    "any(True for _x in range(10**9) if False)".replace("_x", "x"),
+    "any(True for x in range(10**9) if False)",
 ])
 def test_a_runaway_expression_is_stopped_by_its_budget(env, expression):
     with script_limits(SMALL), pytest.raises(ScriptBudgetExceeded):

@@ -17,6 +17,7 @@ from flask import current_app, g, request
 from sqlalchemy import or_, select, update
 
 from engine.api import WorkflowEngine
+from engine.clock import isoformat_utc
 from engine.errors import InvalidInput, NotAuthenticated, NotFound
 from engine.identity import Actor, load_actor
 from engine.models import ApiToken, UserAccount
@@ -93,8 +94,7 @@ def _token_view(row: ApiToken, username: str) -> dict:
             "last_used_at": _iso(row.last_used_at), "revoked_at": _iso(row.revoked_at)}
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+_iso = isoformat_utc
 
 
 # --- authentication ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ import base64
 from flask import request
 from sqlalchemy import select
 
+from engine.clock import isoformat_utc
 from engine.deploy import MAX_FILE_BYTES
 from engine.errors import DeployError, EngineError, InvalidInput, NotFound, NotPermitted
 from engine.identity import Actor
@@ -110,8 +111,7 @@ def deployments_create():
                        else "/api/v1/definitions"}
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
+_iso = isoformat_utc
 
 
 @bp.get("/definitions/<key>/versions")

@@ -8,8 +8,6 @@ a field of the wrong type, missing or unknown is 422 naming the field.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
 import re
 from typing import Any, Mapping
 
@@ -17,6 +15,7 @@ from flask import request
 
 from engine import calendar
 from engine.errors import EngineError, InvalidInput
+from web.inputs_guard import strict_json
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 MAX_TEXT = 10_000
@@ -36,18 +35,6 @@ class UnsupportedMediaType(EngineError):
     http_status = 415
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    """A JSON number as a float; numbers too large for one (1e400) are refused, not turned into inf."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
 def json_body(*, allowed: set[str]) -> dict[str, Any]:
     """The request's JSON object (``{}`` when there is no body); unknown keys are refused (422).
 
@@ -60,7 +47,7 @@ def json_body(*, allowed: set[str]) -> dict[str, Any]:
         raise UnsupportedMediaType(f"send the body as application/json, not {request.mimetype or 'no content type'}",
                                    fields={"body": "expected application/json"})
     try:
-        value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = strict_json(raw)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise MalformedBody(f"the body is not valid JSON: {exc}", fields={"body": "not valid JSON"}) from None
     if not isinstance(value, dict):

@@ -7,9 +7,9 @@ notes (comments, CC, transfer and delegation notes, drafts, urging).
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from engine.clock import isoformat_utc
 from engine.commands import Outcome
 from engine.identity import Actor
 from engine.inbox import InboxPage, InboxRow
@@ -25,12 +25,7 @@ OBJECTION_KEY = "objection"
 OBJECTOR_FIELDS = frozenset({"name", "id_number", "organisation", "contact"})
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.isoformat()
+iso = isoformat_utc
 
 
 def outcome_view(outcome: Outcome) -> dict[str, Any]:

@@ -14,7 +14,6 @@ Every route: logged in, role ``process_owner``; anyone else 403.
 """
 from __future__ import annotations
 
-import datetime as dt
 import inspect
 import io
 import json
@@ -30,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 
 import config
 from engine import drafts, services, text, versions
+from engine.clock import isoformat_utc
 from engine.deploy import MAX_FILE_BYTES
 from engine.errors import DeployError, EngineError
 from engine.models import DefinitionFile, DefinitionVersion
@@ -98,8 +98,7 @@ def _me() -> str:
     return current_user.actor.username
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+_iso = isoformat_utc
 
 
 def _others(rows: list[dict]) -> list[dict]:
