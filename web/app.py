@@ -48,6 +48,13 @@ def create_app(settings: dict | _config.Settings | None = None) -> Flask:
     from web.blueprints import modeler  # 流程建模: process owners edit and deploy (docs/modeler.md)
 
     app.register_blueprint(modeler.bp)
+    from web.blueprints import migrations  # 实例迁移: move running instances between versions (issue 12)
+
+    app.register_blueprint(migrations.bp)
+    from web.blueprints import audit, audit_evidence  # 审计: search, replay, verification, exports
+
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(audit_evidence.bp)
     from web.api import init_app as init_api  # REST API /api/v1 (CSRF-exempt) + `greenflow tokens`
     init_api(app)
 

@@ -350,11 +350,15 @@ COMMANDS = [init_command, deploy_command, demo_command, serve_command, worker_co
 
 
 def register(app: Flask) -> None:
+    from web import cli_audit_evidence, cli_audit_replay  # noqa: F401  (they add commands to audit_group)
+    from web.cli_audit import audit_group
     from web.cli_calendar import calendar_group
+    from web.cli_migrations import migrate_group, migrations_group
     from web.cli_uploads import uploads_group
     from web.cli_users import users_group
 
-    for command in [*COMMANDS, calendar_group, uploads_group, users_group]:
+    for command in [*COMMANDS, calendar_group, uploads_group, users_group, audit_group, migrate_group,
+                    migrations_group]:
         app.cli.add_command(command)
 
 

@@ -51,3 +51,4 @@ def init_app(app: Flask) -> None:
 
 # The route modules add their views to ``bp``.
 from web.api import definitions, deployments, incidents, instances, openapi, tasks  # noqa: E402,F401
+from web.api import audit_evidence, audit_replay, migrations  # noqa: E402,F401

@@ -447,6 +447,11 @@ PATHS.update({
 })
 
 
+# Route modules with their own area (web/api/audit_*.py, migrations.py) append their tag here and
+# add their paths and schemas to PATHS and SCHEMAS when they are imported.
+TAGS: list[str] = ["instances", "tasks", "incidents", "definitions", "deployments", "me", "meta"]
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``/api/v1``."""
     return {
@@ -457,7 +462,7 @@ def document() -> dict[str, Any]:
                                 "Errors are always {error, message, fields}; dates are ISO 8601 with offset."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": name} for name in ("instances", "tasks", "incidents", "definitions", "deployments", "me", "meta")],
+        "tags": [{"name": name} for name in TAGS],
         "paths": PATHS,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "gf_…",
