@@ -112,6 +112,9 @@ def prepare(url: str) -> WorkflowEngine:
         calendar.seed_from_config(s, by="bench", now=clock.now())
         for username, name, grants in demo.accounts():
             upsert_user(s, username, display_name=name, grants=grants)
+        s.flush()
+        from handlers.demo_records import publish_windows  # applications need an open notice (第十四条)
+        publish_windows(s, START.year, now=clock.now())
     return engine
 
 

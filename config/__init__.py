@@ -37,6 +37,23 @@ class Settings:
     secure_cookies: str = "auto"
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
     trusted_proxies: int = 0
+    # Mail delivery of notifications (engine/notifications/mail.py, docs/notifications.md): off while
+    # smtp_host is empty (the default, also in the demo). Commands only write the outbox; the worker
+    # sends, retrying a failed message after smtp_retry_seconds, doubling, and gives up after
+    # smtp_max_attempts (the message is then marked failed for operators: `greenflow notifications mail`).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_security: str = "none"  # none / starttls / ssl
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "greenflow@localhost"
+    smtp_timeout_seconds: float = 10.0
+    smtp_max_attempts: int = 8
+    smtp_retry_seconds: int = 60
+    # The Ed25519 private key that signs history checkpoints (docs/audit-evidence.md): made by
+    # `greenflow init` / `demo` when absent (mode 0600), never in git; auditors check with the public key.
+    # Empty: audit-signing-key.pem in the app's instance folder (beside demo-credentials.txt).
+    audit_signing_key: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -81,3 +98,13 @@ def roles() -> dict[str, dict]:
 
 def role_keys() -> set[str]:
     return set(roles())
+
+
+@functools.cache
+def deadlines() -> dict[str, dict]:
+    """The 办理时限 of ``deadlines.toml``: name -> {zh, en, working_days, remind_after, escalate_to}.
+
+    A user task names one with its ``deadline`` property (docs/notifications.md, docs/decisions.md).
+    """
+    with open(CONFIG_DIR / "deadlines.toml", "rb") as fh:
+        return tomllib.load(fh)

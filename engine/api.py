@@ -356,8 +356,18 @@ class WorkflowEngine:
             return incidents.view(row, session.get(ProcessInstance, row.instance_id) if row.instance_id else None)
 
     def verify_history(self, instance_id: int) -> history.ChainCheck:
+        """Recompute one instance's hash chain; NotFound if there is no such instance.
+
+        The rules of ``engine.evidence.chains`` (also an emptied history is broken); all instances at
+        once, and against a checkpoint: ``engine.evidence.verify.verify_all``.
+        """
+        from engine.evidence.chains import check_one
+
         with self.db.session() as session:
-            return history.verify_chain(session, instance_id)
+            found = check_one(session, instance_id)
+        if found is None:
+            raise NotFound(f"流程实例 {instance_id} 不存在 / process instance {instance_id} not found")
+        return history.ChainCheck(found.ok, found.events, found.first_bad_seq, found.reason)
 
     def versions(self) -> list[dict]:
         with self.db.session() as session:

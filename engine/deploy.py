@@ -27,7 +27,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine import services
+from engine import deadlines, services
 from engine.errors import DeployError, DeployProblem
 from engine.models import DefinitionFile, DefinitionVersion
 from engine.sandbox import ScriptRefused, compile_source
@@ -217,6 +217,7 @@ def _describe_process(file: str, root: etree._Element, process: etree._Element) 
             "ui": props.get("formUiSchemaFilename"),
             "due_in_days": props.get("dueInDays"),
             "due_in_working_days": props.get("dueInWorkingDays"),
+            "deadline": props.get("deadline"),  # a name of config/deadlines.toml (engine.deadlines)
             "schedule": props.get("schedule"),
             "schedule_catch_up_days": props.get("scheduleCatchUpDays"),
             "timer_start": tag == "startEvent" and node.find("bpmn:timerEventDefinition", NS) is not None,
@@ -319,6 +320,21 @@ def _lint_process(pid: str, meta: dict, root: etree._Element, forms: dict, known
         for key, prop in (("due_in_days", "dueInDays"), ("due_in_working_days", "dueInWorkingDays")):
             if task.get(key) is not None and not str(task[key]).isdigit():
                 yield DeployProblem(file, f"{prop} must be a whole number, not {task[key]!r}", **where)
+        yield from _lint_deadline(file, task, where)
+
+
+def _lint_deadline(file: str, task: dict, where: dict):
+    """``deadline``: a name of config/deadlines.toml, and then no other due date on the same task."""
+    name = task.get("deadline")
+    if name is None:
+        return
+    known = deadlines.policies()
+    if name not in known:
+        yield DeployProblem(file, f"unknown deadline {name!r}; config/deadlines.toml has: "
+                                  f"{', '.join(sorted(known)) or 'none'}", **where)
+    if task.get("due_in_days") is not None or task.get("due_in_working_days") is not None:
+        yield DeployProblem(file, "a task with a 'deadline' takes its due date from config/deadlines.toml: "
+                                  "remove dueInWorkingDays / dueInDays", **where)
 
 
 def form_path(name: str, forms: dict) -> str | None:

@@ -252,6 +252,8 @@ class Outbox(Base):
     """Side effects (mail, notifications) written in the command's transaction."""
 
     __tablename__ = "outbox"
+    # The worker's jobs look for unsettled rows of a kind (engine.followups, engine.notifications).
+    __table_args__ = (Index("ix_outbox_pending", "kind", "sent_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
@@ -281,6 +283,8 @@ class UserAccount(Base):
     # Stored in each web session at login and checked on every request; bumping it (logout,
     # password change, disable) ends every session of the user on every process.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Where notifications are mailed to (engine.notifications.mail); None: the notification centre only.
+    email: Mapped[str | None] = mapped_column(String(254))
 
     grants: Mapped[list["RoleGrant"]] = relationship(
         back_populates="user", lazy="selectin", cascade="all, delete-orphan"
@@ -425,3 +429,16 @@ class ModelerDraft(Base):
     row_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+# The notification centre, mail and deadline tables (issue 15) live in their own module.
+from engine.notifications import models as _notification_models  # noqa: E402,F401
+
+# The history checkpoints and the access log (issue 14) live in their own module.
+from engine.evidence import models as _evidence_models  # noqa: E402,F401
+
+# The audit replay's calendars and runs (issue 13) live in their own module.
+from engine.replay import models as _replay_models  # noqa: E402,F401
+
+# Instance migration jobs and their per-instance results (issue 12) live in their own module.
+from engine.migration import models as _migration_models  # noqa: E402,F401

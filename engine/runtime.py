@@ -227,3 +227,55 @@ def latest_task(wf: BpmnWorkflow):
     """The task that changed last, anywhere in the instance (call activities included)."""
     return max(wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.COMPLETED),
                key=lambda t: t.last_state_change, default=wf.task_tree)
+
+
+# --- the audit trail (engine.replay) ------------------------------------------------------
+
+_LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+@dataclass
+class Moment:
+    """Where an instance stands and what data it holds: what the audit trail records per step."""
+
+    data: dict[str, Any]
+    done: dict[str, set[str]]  # (sub)process id -> BPMN ids of completed elements
+    active: dict[str, set[str]]  # ready user tasks and the call activities holding them
+    waiting: dict[str, set[str]]  # timers, message catches, joins waiting for their other branches
+
+
+def moment(wf: BpmnWorkflow) -> Moment:
+    """The instance now: its process data and the elements completed, active and waiting.
+
+    The process data is the newest value of each key along every path still alive: the data
+    of the ready and waiting tasks and, for a branch that arrived at a join still waiting for
+    the others (a join holds no data until it fires), of its last completed task; newest last.
+    A finished instance's data is the workflow's own.
+    """
+    done: dict[str, set[str]] = {}
+    active: dict[str, set[str]] = {}
+    waiting: dict[str, set[str]] = {}
+    tasks = wf.get_tasks(state=TaskState.COMPLETED | _LIVE)
+    joins = {(id(t.workflow), t.task_spec.name) for t in tasks if t.state == TaskState.WAITING and not t.data}
+    sources = []
+    for task in tasks:
+        bpmn_id = task.task_spec.bpmn_id
+        if task.state == TaskState.COMPLETED:
+            if bpmn_id:
+                done.setdefault(task_process_id(task), set()).add(bpmn_id)
+            if joins and any(child.state & (TaskState.WAITING | TaskState.CANCELLED)
+                             and (id(child.workflow), child.task_spec.name) in joins for child in task.children):
+                sources.append(task)  # this branch waits at a join for the others
+            continue
+        if bpmn_id:
+            target = waiting if task.state == TaskState.WAITING else active
+            target.setdefault(task_process_id(task), set()).add(bpmn_id)
+        if task.data:
+            sources.append(task)
+    if wf.is_completed():
+        data = dict(wf.data)
+    else:
+        data = {}
+        for task in sorted(sources, key=lambda t: t.last_state_change):
+            data.update(task.data)
+    return Moment({k: v for k, v in data.items() if not callable(v)}, done, active, waiting)

@@ -45,6 +45,11 @@ class ServiceContext:
     # Outbox ids of the process starts requested by this command (see engine/followups.py).
     requested_starts: list[int] = field(default_factory=list)
 
+    # How this command reaches the outside world (engine.replay.recording): None calls service tasks
+    # and message hooks directly; the command runner records what they returned, and a replay hands
+    # back what was recorded instead of calling them.
+    outside: Any = None
+
     def record(self, event_type: str, **payload: Any) -> None:
         self.events.append((event_type, payload))
 
@@ -94,7 +99,12 @@ def script_function(name: str) -> Callable[[Callable[..., Any]], Callable[..., A
 
 
 def get_service(name: str) -> ServiceFunction | None:
-    return _SERVICES.get(name)
+    """The service task ``name`` as the running command calls it (recorded, or replayed: ``outside``)."""
+    fn = _SERVICES.get(name)
+    ctx = current_context.get()
+    if fn is None or ctx is None or ctx.outside is None:
+        return fn
+    return lambda context, **params: ctx.outside.call_service(name, fn, context, **params)
 
 
 def service_names() -> set[str]:
@@ -134,7 +144,13 @@ def start_hook(process_id: str) -> Callable[[StartHook], StartHook]:
 
 
 def get_start_hook(process_id: str) -> StartHook | None:
-    return _START_HOOKS.get(process_id)
+    """The start hook of ``process_id``; inside a replay (a context with ``outside`` set around the
+    start), the one that hands back what the recorded start held."""
+    hook = _START_HOOKS.get(process_id)
+    ctx = current_context.get()
+    if hook is None or ctx is None or ctx.outside is None:
+        return hook
+    return lambda session, data, actor: ctx.outside.start_hook(process_id, hook, session, data, actor)
 
 
 MessageHook = Callable[[ServiceContext, dict], dict]
@@ -157,7 +173,12 @@ def message_hook(message_name: str) -> Callable[[MessageHook], MessageHook]:
 
 
 def get_message_hook(message_name: str) -> MessageHook | None:
-    return _MESSAGE_HOOKS.get(message_name)
+    """The hook of ``message_name`` as the running command calls it (a replay hands back the recorded payload)."""
+    hook = _MESSAGE_HOOKS.get(message_name)
+    ctx = current_context.get()
+    if hook is None or ctx is None or ctx.outside is None:
+        return hook
+    return lambda context, payload: ctx.outside.message_hook(message_name, hook, context, payload)
 
 
 SupervisionCheck = Callable[[frozenset, str, str], bool]

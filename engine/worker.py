@@ -25,6 +25,8 @@ from typing import Callable
 from sqlalchemy import func, select, text
 
 from engine import followups, schedules
+from engine.evidence import checkpoints
+from engine.migration import jobs as migration_jobs
 from engine.api import WorkflowEngine
 from engine.commands import FireTimer
 from engine.commands.timers import due_timers
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 
 LEADER_LOCK_KEY = 0x67666C6F77  # "gflow": the advisory lock id of the scheduling leader
 LEASE_SECONDS = 30
+CHECKPOINT_ACTOR = "system:checkpoint"
+MIGRATION_SECONDS_PER_TICK = 2.0  # at most this long migrating per tick, so timers keep firing
 
 
 @dataclass
@@ -59,6 +63,11 @@ class TimerWorker:
         # Leader-only jobs, run on every tick by the one worker holding the leader lock.
         self.jobs: list[Callable[[], object]] = [lambda: schedules.run_due(engine),
                                                  lambda: followups.dispatch_pending(engine)]
+        # The daily history checkpoint (engine.evidence.checkpoints; docs/audit-evidence.md).
+        self.jobs.append(lambda: checkpoints.create_if_due(engine.db, by=CHECKPOINT_ACTOR, now=engine.clock.now()))
+        # Instance migration jobs, a slice of each tick (engine.migration.jobs; docs/migration.md).
+        self.jobs.append(lambda: migration_jobs.run_jobs(engine, runner=self.name,
+                                                         budget_seconds=MIGRATION_SECONDS_PER_TICK))
 
     # --- one round -------------------------------------------------------------------
     def due_timers(self, now: dt.datetime) -> list[tuple[int, str]]:

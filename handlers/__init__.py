@@ -47,6 +47,10 @@ from handlers import filing_review as _filing_review, green_codes as _green_code
 from handlers import list_publication as _list_publication  # noqa: F401,E402
 from handlers import national_recommendation as _national_recommendation  # noqa: F401,E402
 from handlers import evaluators as _evaluators, cultivation as _cultivation  # noqa: F401,E402
+from handlers import deadlines as _deadlines  # noqa: F401,E402  (办理时限, config/deadlines.toml)
+from handlers import application_windows as _application_windows  # noqa: F401,E402  (申报通知, 第十四条)
+from handlers import credit_records as _credit_records  # noqa: F401,E402  (信用记录, 第二十七条第2—6项)
+from handlers import interchange as _interchange  # noqa: F401,E402  (与绿色发展管理平台交换, 第八条)
 
 __all__ = [
     # reference data

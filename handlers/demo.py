@@ -9,15 +9,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import select
 
 from engine.api import WorkflowEngine
 from engine.identity import Actor, hash_password, upsert_user
-from engine.models import HumanTask, ProcessInstance, UserAccount
+from engine.models import Attachment, HumanTask, ProcessInstance, UserAccount
 from handlers.divisions import PROVINCE, cities, counties_of, division
 from handlers.records import Evaluator, EvaluatorBan, NegativeRecord
+from handlers import demo_records
 from handlers.start import applicant_scope
 from handlers.uscc import make_uscc
 
@@ -89,8 +91,37 @@ def accounts() -> list[tuple[str, str, list[tuple[str, str]]]]:
     return rows
 
 
-def seed(engine: WorkflowEngine, *, password: str) -> str:
-    """Seed accounts, evaluators, records and sample applications; returns a printable report."""
+DEMO_FILES = Path(__file__).resolve().parent / "demo_files"  # scripts/make_demo_pdfs.py writes them
+# store_file(filename, content) -> the stored file (sha256, size, filename, content_type): the caller's
+# file store (web.uploads.FileStore), so that the demo's named files are real, downloadable attachments.
+StoreFile = Callable[[str, bytes], Any]
+
+
+def demo_file_name(unit: DemoUnit) -> str:
+    """The evaluation report a demo application names (a PDF in ``handlers/demo_files``)."""
+    return f"{unit.name}自评价报告.pdf"
+
+
+def _attach(engine: WorkflowEngine, store_file: StoreFile | None, name: str) -> Any:
+    """Store the shipped demo file ``name``; None without a store (the form then names the file only)."""
+    if store_file is None:
+        return None
+    return store_file(name, (DEMO_FILES / name).read_bytes())
+
+
+def _record_attachment(engine: WorkflowEngine, instance_id: int, field: str, stored: Any, *, by: str) -> None:
+    with engine.db.unit_of_work() as session:
+        session.add(Attachment(instance_id=instance_id, sha256=stored.sha256, field=field, filename=stored.filename,
+                               content_type=stored.content_type, size=stored.size, uploaded_by=by,
+                               uploaded_at=engine.clock.now()))
+
+
+def seed(engine: WorkflowEngine, *, password: str, store_file: StoreFile | None = None) -> str:
+    """Seed accounts, evaluators, records and sample applications; returns a printable report.
+
+    With ``store_file``, the evaluation reports and the recommendation document the samples name
+    are stored and attached (officials open them on their task pages).
+    """
     password_hash = hash_password(password)
     now = engine.clock.now()
     with engine.db.unit_of_work() as session:
@@ -110,8 +141,12 @@ def seed(engine: WorkflowEngine, *, password: str) -> str:
                                        occurred_on=now.date() - dt.timedelta(days=400), note="失信被执行人（演示数据）",
                                        source="信用中国"))
         has_instances = session.scalar(select(HumanTask.id).limit(1)) is not None
-    samples = [] if has_instances else seed_applications(engine)
-    others = seed_other_processes(engine)
+        session.flush()  # this year's application notices (第十四条); MIIT's national one from April to June
+        demo_records.publish_windows(session, now.year, now=now,
+                                     national=(dt.date(now.year, 4, 1), dt.date(now.year, 6, 30)))
+    samples = [] if has_instances else seed_applications(engine, store_file=store_file)
+    others = seed_other_processes(engine, store_file=store_file)
+    others += demo_records.seed_records(engine)  # issue 16: one case of each
     users = len(accounts())
     lines = [
         "演示数据已就绪 / demo data ready",
@@ -186,8 +221,11 @@ PASS = {"decision": "pass", "opinion": "材料齐全，符合要求"}
 NO_OBJECTION = {"opinion": "no_objection"}
 
 
-def seed_applications(engine: WorkflowEngine) -> list[tuple[int, str]]:
-    """Applications in interesting states, each driven through the engine as its users would."""
+def seed_applications(engine: WorkflowEngine, *, store_file: StoreFile | None = None) -> list[tuple[int, str]]:
+    """Applications in interesting states, each driven through the engine as its users would.
+
+    Each names its own evaluation report; with ``store_file`` the report is a stored attachment.
+    """
     steps: list[tuple[str, DemoUnit, dict, Callable[[Driver], None]]] = [
         ("县级审核中 / at county review", UNITS[0], {}, lambda d: None),
         ("退回修改，待企业修改 / returned for amendment", UNITS[1], {},
@@ -202,7 +240,13 @@ def seed_applications(engine: WorkflowEngine) -> list[tuple[int, str]]:
     ]
     made = []
     for label, unit, overrides, drive in steps:
-        outcome = engine.start("green_application", application_data(unit, **overrides), actor=applicant(engine, unit))
+        report = _attach(engine, store_file, demo_file_name(unit))
+        data = application_data(unit, year=engine.clock.now().year, report_file=f"sha256:{report.sha256}" if report else demo_file_name(unit),
+                                **overrides)
+        actor = applicant(engine, unit)
+        outcome = engine.start("green_application", data, actor=actor)
+        if report is not None:
+            _record_attachment(engine, outcome.instance_id, "report_file", report, by=actor.username)
         drive(Driver(engine, outcome.instance_id))
         made.append((outcome.instance_id, f"{division(unit.county).name} {unit.name}: {label}"))
     return made
@@ -288,7 +332,8 @@ def _exists(engine: WorkflowEngine, model: Any, **where: Any) -> bool:
         return session.scalar(query.limit(1)) is not None
 
 
-def seed_other_processes(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
+def seed_other_processes(engine: WorkflowEngine, *, store_file: StoreFile | None = None
+                         ) -> list[tuple[int | None, str]]:
     """Samples of every other process in an interesting state, each added once (guarded by its record).
 
     Samples that belong to an earlier date (last year's annual table and green codes, the
@@ -301,9 +346,10 @@ def seed_other_processes(engine: WorkflowEngine) -> list[tuple[int | None, str]]
     made: list[tuple[int | None, str]] = []
     for sample in (_last_years_green_codes, _this_years_annual_table, _national_recommendation,
                    _complaint_at_verification, _complaint_answered, _change_at_recheck, _incident_at_province,
-                   _list_publication_in_preparation):
+                   _list_publication_in_preparation, _application_with_upheld_objection):
         try:
-            made.extend(sample(engine))
+            made.extend(_national_recommendation(engine, store_file=store_file)
+                        if sample is _national_recommendation else sample(engine))
         except EngineError as err:  # e.g. a due date in a year whose calendar is not loaded yet
             made.append((None, f"{sample.__name__}: 未生成 / not seeded: {err}"))
     return made
@@ -365,7 +411,8 @@ def _this_years_annual_table(engine: WorkflowEngine) -> list[tuple[int | None, s
                   f" / annual table: one waiting for county review")]
 
 
-def _national_recommendation(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
+def _national_recommendation(engine: WorkflowEngine, *, store_file: StoreFile | None = None
+                             ) -> list[tuple[int | None, str]]:
     """第二十一条: the latest June 1 batch: selection open until July 31, afterwards waiting for MIIT's result."""
     from engine.identity import system_actor
     from handlers.national_recommendation import NationalBatch
@@ -382,9 +429,13 @@ def _national_recommendation(engine: WorkflowEngine) -> list[tuple[int | None, s
         if not selecting:
             clock.set(_china(year, 7, 20, 10))
             engine.fire_due_timers()  # the July 17 reminder
+            document = _attach(engine, store_file, "推荐文件.pdf")
             Driver(engine, iid).complete("select_units", {
                 "recommended_units": [LISTED_UNITS[4].credit_code], "recommendation_ref": f"黔工信节〔{year}〕20号",
-                "recommendation_file": "推荐文件.pdf"})
+                "recommendation_file": f"sha256:{document.sha256}" if document else "推荐文件.pdf"})
+            if document is not None:
+                _record_attachment(engine, iid, "recommendation_file", document, by=user_for("province_official",
+                                                                                              PROVINCE))
     if selecting:
         return [(iid, f"{year}年度国家级推荐：省工信厅择优推荐中（7月31日前）/ national recommendation: selection open")]
     return [(iid, f"{year}年度国家级推荐：已推荐 {LISTED_UNITS[4].name}，待录入工信部结果"
@@ -470,6 +521,33 @@ def _list_publication_in_preparation(engine: WorkflowEngine) -> list[tuple[int |
                        actor=engine.actor(f"city-{city}")).instance_id
     return [(iid, f"{division(city).name}{year}年度市层面名单发布：待核对（含移出 {unit.name}，第二十七条第7项）"
                   f" / list publication being prepared")]
+
+
+OBJECTION = {"name": "王某", "id_number": "520102199001011234", "contact": "13800000000",
+             "matter": "该企业2025年曾因超标排放被生态环境部门行政处罚，不应列入绿色工厂名单", "evidence": "行政处罚决定书复印件"}
+
+
+def _application_with_upheld_objection(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
+    """第二十条: an application whose public notice drew an objection that the city verified and upheld
+    (the unit will not be listed when the notice ends); what auditors step through (issue 13)."""
+    from engine.identity import public_actor
+    from handlers.records import Objection
+
+    unit = UNITS[8]  # rejected at county earlier this year (above), then applied again
+    if _exists(engine, Objection, upheld=True):
+        return []
+    iid = engine.start("green_application", application_data(unit, energy_tce=1650.0),
+                       actor=applicant(engine, unit)).instance_id
+    driver = Driver(engine, iid)
+    driver.complete("review", PASS)
+    driver.complete("review", PASS)
+    for branch in ("opinion_eco", "opinion_emergency", "opinion_market", "opinion_tax"):
+        driver.complete(branch, NO_OBJECTION)
+    engine.deliver(iid, "notice_objection", OBJECTION, actor=public_actor("objector"))
+    driver.complete("review_objection", {"upheld": True, "finding": "经核实，该企业2025年确有环境行政处罚记录",
+                                         "reply": "经核实，异议成立，公示期满后不予列入"})
+    return [(iid, f"{unit.name} 重新申报：公示期间收到异议，经核实成立（第二十条），公示期满后不予列入"
+                  f" / an objection upheld during the notice")]
 
 
 def demo_users() -> list[str]:

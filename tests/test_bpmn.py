@@ -22,7 +22,8 @@ def test_the_bundle_passes_every_deploy_check():
     assert set(bundle.meta["executable"]) == {
         "green_application", "review_step", "bureau_consultation", "public_notice",
         "annual_table_campaign", "annual_table_filing", "complaint", "unit_change", "unit_incident", "list_publication", "national_recommendation",
-        "evaluator_registry", "evaluator_finding", "evaluator_work_report", "evaluator_work_report_filing", "cultivation_plan", "cultivation_report"}
+        "evaluator_registry", "evaluator_finding", "evaluator_work_report", "evaluator_work_report_filing", "cultivation_plan", "cultivation_report",
+        "credit_record"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])

@@ -51,3 +51,18 @@ def set_password(eng: WorkflowEngine, username: str, password: str, *, min_lengt
         _account(db, username).password_hash = password_hash
         db.flush()
         end_all_sessions(db, username)
+
+
+def set_email(eng: WorkflowEngine, username: str, email: str | None) -> dict:
+    """Set (or, with None / "", clear) the address ``username``'s notifications are mailed to.
+
+    InvalidInput (field ``email``) for something that is not an e-mail address.
+    """
+    from engine.notifications.fanout import is_email
+
+    email = (email or "").strip() or None
+    if email is not None and not is_email(email):
+        raise InvalidInput(f"not an e-mail address: {email!r}", field="email")
+    with eng.db.unit_of_work() as db:
+        _account(db, username).email = email
+    return {"username": username, "email": email}

@@ -55,6 +55,10 @@ def create_app(settings: dict | _config.Settings | None = None) -> Flask:
 
     app.register_blueprint(audit.bp)
     app.register_blueprint(audit_evidence.bp)
+    from web.blueprints import notifications  # 通知中心: the bell, the list, mark read (issue 15)
+    app.register_blueprint(notifications.bp)
+    from web.blueprints import records  # 名单事务: application notices, credit records, national platform (issue 16)
+    app.register_blueprint(records.bp)
     from web.api import init_app as init_api  # REST API /api/v1 (CSRF-exempt) + `greenflow tokens`
     init_api(app)
 

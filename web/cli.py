@@ -68,6 +68,18 @@ def init_command() -> None:
     settings.ensure_instance_dir()
     setup.init_database(_engine())
     click.echo(f"schema is up to date on {_engine().db.engine.url.render_as_string(hide_password=True)}")
+    _ensure_signing_key(settings)
+
+
+def _ensure_signing_key(settings) -> None:
+    """The key that signs history checkpoints: made when absent (docs/audit-evidence.md)."""
+    from engine.evidence.statement import ensure_key
+    from web.evidence import key_path
+
+    path = key_path(settings)
+    key, made = ensure_key(path)
+    if made:
+        click.echo(f"made the audit signing key {path} ({key.fingerprint}); keep it private")
 
 
 @click.command("deploy")
@@ -119,13 +131,25 @@ def demo_command(reset: bool) -> None:
             Path(str(path) + suffix).unlink(missing_ok=True)
     settings.ensure_instance_dir()
     setup.init_database(_engine())
+    _ensure_signing_key(settings)
     _engine().deploy(settings.bpmn_dir, deployed_by="demo")
     # One made-up password for every demo account, kept beside the demo database and printed.
     credentials = Path(current_app.instance_path) / "demo-credentials.txt"
     if reset or not credentials.exists():
         credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text(secrets.token_urlsafe(9) + "\n")
-    click.echo(demo.seed(_engine(), password=credentials.read_text().strip()))
+    click.echo(demo.seed(_engine(), password=credentials.read_text().strip(),
+                         store_file=demo_file_store(settings.upload_dir)))
+
+
+def demo_file_store(upload_dir: str):
+    """``store_file`` for ``handlers.demo.seed``: the demo's PDFs go into the upload store like any upload."""
+    import io
+
+    from web.uploads import FileStore
+
+    store = FileStore(upload_dir)
+    return lambda name, content: store.save(io.BytesIO(content), name)
 
 
 @click.command("serve")
@@ -156,10 +180,16 @@ def serve_command(host: str, port: int, threads: int, no_timers: bool) -> None:
 
 
 def _worker_with_web_jobs(worker):
-    """The worker plus the web side's leader jobs: the hourly upload sweep (``web.upload_sweep``)."""
+    """The worker plus the web side's leader jobs: the hourly upload sweep (``web.upload_sweep``),
+    notifications and mail (``engine.notifications.jobs``)."""
     from web.upload_sweep import UploadSweeper
 
     worker.jobs.append(UploadSweeper(_engine(), _settings().upload_dir))
+    # Deadline watch, outbox → notification centre, and mail (engine.notifications.jobs; docs/notifications.md).
+    from engine.notifications.jobs import NotificationJob
+    from engine.notifications.mail import MailSettings
+
+    worker.jobs.append(NotificationJob(_engine(), MailSettings.from_settings(_settings())))
     return worker
 
 
@@ -333,15 +363,44 @@ def history_group() -> None:
 
 
 @history_group.command("verify")
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=int, required=False)
+@click.option("--all", "all_", is_flag=True, help="Every instance, the checkpoint chain and the logs (issue 14).")
+@click.option("--against", "against", type=click.File("rb"), default=None,
+              help="A signed checkpoint statement kept outside the system (greenflow audit checkpoint --out).")
+@click.option("--by", "by", default=None, help="Who verifies (recorded in the access log; default shell:<account>).")
+@json_option
 @with_appcontext
-def history_verify(instance_id: int) -> None:
-    """Recompute the hash chain of an instance's events."""
+def history_verify(instance_id: int | None, all_: bool, against, by: str | None, as_json: bool) -> None:
+    """Recompute the hash chain of an instance's events, or with --all of every instance (and compare
+    with the newest checkpoint, or with the statement given by --against). Exit status 1 on any break;
+    an instance that does not exist is an error (status 2)."""
+    if (instance_id is None) == (not all_ and against is None):
+        raise click.UsageError("give an INSTANCE_ID, or --all (optionally with --against FILE)")
+    if instance_id is None:
+        from web import evidence
+        from web.cli_audit_evidence import echo_report, shell_user
+        from web.access_log import record_cli_access
+
+        from engine.evidence.statement import MAX_BYTES
+
+        report = evidence.verify(_engine(), statement_bytes=against.read(MAX_BYTES + 1) if against else None)
+        anchor = report.anchor or {}
+        record_cli_access(_engine(), by or shell_user(), "audit.verify",
+                          f"checkpoint:{anchor['id']}" if anchor else "histories:all",
+                          detail={"ok": report.ok, "instances": report.instances, "problems": report.problem_count,
+                                  "against": anchor.get("source")})
+        _emit(report.to_dict(), as_json, lambda _: echo_report(report))
+        if not report.ok:
+            sys.exit(1)
+        return
     check = _engine().verify_history(instance_id)
-    if check.ok:
+    if as_json:
+        _emit({"instance_id": instance_id, **check.__dict__}, True)
+    elif check.ok:
         click.echo(f"instance {instance_id}: {check.events} events, hash chain intact")
     else:
         click.echo(f"instance {instance_id}: BROKEN at event {check.first_bad_seq}: {check.reason}", err=True)
+    if not check.ok:
         sys.exit(1)
 
 
@@ -356,9 +415,10 @@ def register(app: Flask) -> None:
     from web.cli_migrations import migrate_group, migrations_group
     from web.cli_uploads import uploads_group
     from web.cli_users import users_group
+    from web.cli_notifications import notifications_group
 
     for command in [*COMMANDS, calendar_group, uploads_group, users_group, audit_group, migrate_group,
-                    migrations_group]:
+                    migrations_group, notifications_group]:
         app.cli.add_command(command)
 
 
@@ -368,8 +428,39 @@ def _create_app():
     return create_app()
 
 
+def _json_everywhere(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``greenflow --json COMMAND …``: as if every command below had been given ``--json``."""
+    if value:
+        ctx.default_map = _json_defaults(ctx.command, ctx)
+
+
+def _json_defaults(group: click.Group, ctx: click.Context) -> dict:
+    """The ``default_map`` turning on ``--json`` (the ``as_json`` parameter) in every command of ``group``."""
+    found: dict = {}
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is None:
+            continue
+        entry = _json_defaults(command, ctx) if isinstance(command, click.Group) else {}
+        if any(p.name == "as_json" for p in command.params):
+            entry["as_json"] = True
+        if entry:
+            found[name] = entry
+    return found
+
+
 class _Main(FlaskGroup, _EngineErrors):
-    pass
+    """The ``greenflow`` command: our commands only (not Flask's ``--app``/``--env-file``/``--debug``,
+    nor the ``limiter`` command Flask-Limiter plugs into every Flask CLI), and ``--json`` before the
+    command as well as after it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.params = [p for p in self.params if p.name not in ("env_file", "app", "debug")]
+        self.params.append(click.Option(["--json", "as_json"], is_flag=True, expose_value=False,
+                                        callback=_json_everywhere,
+                                        help="Print JSON (the same as --json after the command)."))
+        self._loaded_plugin_commands = True  # no ``flask.commands`` entry points (Flask-Limiter's ``limiter``)
 
 
 main = _Main(create_app=_create_app, add_default_commands=False, add_version_option=False,

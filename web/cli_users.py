@@ -45,6 +45,17 @@ def users_set_password(username: str, password: str) -> None:
     click.echo(f"password of {username} set; their sessions have ended")
 
 
+@users_group.command("set-email")
+@click.argument("username")
+@click.argument("email", required=False, default="")
+@with_appcontext
+def users_set_email(username: str, email: str) -> None:
+    """Mail USERNAME's notifications to EMAIL (when mail is on); without EMAIL, stop mailing them."""
+    result = accounts.set_email(_engine(), username, email)
+    click.echo(f"notifications of {username} are mailed to {result['email']}" if result["email"]
+               else f"notifications of {username} are no longer mailed")
+
+
 @users_group.command("unlock")
 @click.argument("username")
 @with_appcontext

@@ -33,8 +33,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 from flask_babel import gettext as _
 
-from engine import forms as engine_forms
 from engine.errors import InvalidInput
+from web.form_messages import friendly_errors
 from web.i18n import localized, pick
 from web.uploads import (CONTENT_TYPES, DEFAULT_ALLOWED, DEFAULT_MAX_BYTES, FileStore, StoredFile, extension_of,
                          safe_filename, sha_of_ref)
@@ -357,10 +357,13 @@ def _field(ctx: _Build, prop: Mapping, value: Any, segs: list[str], hint_segs: l
 
 
 def _fill_text(ctx: _Build, f: Field, prop: Mapping, hints: Mapping, value: Any, hint_segs: list[str]) -> None:
-    f.input_type = f.kind if f.kind in ("date", "email") else "text"
+    f.input_type = "email" if f.kind == "email" else "text"
     f.value = _html_value(value)
     if isinstance(prop.get("maxLength"), int):
         f.attrs["maxlength"] = str(prop["maxLength"])
+    if f.kind == "date":  # ISO in every language: a browser's date picker shows mm/dd/yyyy in English
+        f.attrs.update(pattern=r"\d{4}-\d{2}-\d{2}", inputmode="numeric", maxlength="10")
+        f.placeholder = f.placeholder or "YYYY-MM-DD"
 
 
 def _fill_number(ctx: _Build, f: Field, prop: Mapping, hints: Mapping, value: Any, hint_segs: list[str]) -> None:
@@ -702,16 +705,13 @@ PARSERS: dict[str, Callable[..., tuple[Any, Any]]] = {
 
 
 def validation_errors(schema: Mapping, submission: Submission, *, form_name: str = "form") -> dict[str, str]:
-    """Every problem of a submission: jsonschema's (``engine.forms.validate``) and the parser's.
+    """Every problem of a submission: the schema's (the checks of ``engine.forms.validate``, said
+    with the field's title by ``web.form_messages``: “请填写申报年度”) and the parser's.
 
-    The parser's message wins on the same field ("请输入数字" rather than "required").
+    The parser's message wins on the same field ("请输入数字" rather than "请填写…").
     Empty when the data may be submitted.
     """
-    errors: dict[str, str] = {}
-    try:
-        engine_forms.validate(dict(schema), submission.data, form_name=form_name)
-    except InvalidInput as err:
-        errors.update(err.fields)
+    errors: dict[str, str] = dict(friendly_errors(schema, submission.data))
     errors.update(submission.errors)
     return errors
 

@@ -33,6 +33,10 @@ def nav_items() -> list[NavItem]:
     if any(actor.has_role(r) for r in ("auditor", "province_official", "process_owner", "city_official",
                                        "county_official")):
         items.append((_("流程实例"), url_for("instances.index")))
+    if actor.has_role("auditor"):  # 审计: search, step-through replay, verification (issues 13, 14)
+        items.append((_("审计"), url_for("audit.search")))
+    if any(actor.has_role(r) for r in ("county_official", "city_official", "province_official")):
+        items.append((_("名单事务"), url_for("records.index")))  # 第八、十四、二十七条 (web/blueprints/records.py)
     if actor.has_role("process_owner"):
         items.append((_("流程建模"), url_for("modeler.index")))
         items.append((_("工作日历"), url_for("admin.calendar_page")))

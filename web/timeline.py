@@ -1,110 +1,182 @@
-"""An instance's history as people read it: when, who, what, and the words they wrote."""
+"""An instance's history as people read it: when, who, what, and the words they wrote.
+
+No code reaches the page: events read by their label (``vocab.event_label``), answers by the
+titles of the form of the version that ran (``vocab.decision_label``), people by their name and
+unit (``people_of``), and what followed from a command by 系统.
+
+    items = timeline_for(instance_view)             # the task, instance and portal pages
+    items = timeline_of(events, forms=…, people=…)  # any list of events (the auditors' pages)
+"""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+import config
 
 from engine.clock import CHINA
-from web.i18n import pick
+from engine.models import RoleGrant, UserAccount
+from web import vocab
+from web.i18n import pick, term
 
-LABELS: dict[str, tuple[str, str]] = {
-    "instance_started": ("提交申请", "Started"),
-    "task_opened": ("待办生成", "Task opened"),
-    "task_claimed": ("认领", "Claimed"),
-    "task_released": ("释放", "Released"),
-    "task_completed": ("办理", "Completed"),
-    "task_cancelled": ("事项取消", "Task cancelled"),
-    "task_transferred": ("转办", "Transferred"),
-    "task_delegated": ("委派", "Delegated"),
-    "delegation_resolved": ("委派办结，退回签发", "Delegation answered"),
-    "task_cc": ("抄送", "CC"),
-    "task_urged": ("催办", "Urged"),
-    "comment_added": ("意见", "Comment"),
-    "timer_fired": ("计时到期", "Timer fired"),
-    "message_received": ("收到消息", "Message received"),
-    "message_delivered": ("收到消息", "Message delivered"),
-    "notice_opened": ("公示开始", "Notice opened"),
-    "notice_closed": ("公示结束", "Notice closed"),
-    "notice_waits_for_objections": ("公示结束，等待异议核查", "Notice waits for objections"),
-    "objection_filed": ("收到异议", "Objection filed"),
-    "objection_reply_queued": ("答复异议人", "Objector answered"),
-    "process_start_requested": ("发起后续流程", "Follow-up process requested"),
-    "unit_change_already_rechecking": ("变更已在复核中", "Change already being re-checked"),
-    "outcome_recorded": ("记录结果", "Outcome recorded"),
-    "eligibility_checked": ("资格审查", "Eligibility checked"),
-    "listing_recorded": ("列入名单", "Listed"),
-    "instance_completed": ("办结", "Completed"),
-    "instance_cancelled": ("撤销", "Cancelled"),
-    "incident_resolved": ("故障已解决", "Incident resolved"),
-    "incident_dismissed": ("故障已忽略", "Incident dismissed"),
-    "notification_queued": ("发送通知", "Notification"),
-    "annual_table_filed": ("报送动态管理表", "Annual table filed"),
-    "campaign_opened": ("填报开始", "Campaign opened"),
-    "campaign_closed": ("填报结束", "Campaign closed"),
-    "annual_table_review_opened": ("提交审核", "Sent for review"),
-    "annual_table_reviewed": ("审核动态管理表", "Annual table reviewed"),
-    "annual_table_corrected": ("修改动态管理表", "Annual table corrected"),
-    "annual_table_reviews_settled": ("审核了结", "Reviews settled"),
-    "green_codes_computed": ("企业绿码赋码", "Green codes computed"),
-    "complaint_recorded": ("登记举报", "Complaint recorded"),
-    "complaint_intake_decided": ("举报受理", "Complaint intake decided"),
-    "complaint_verified": ("核实举报", "Complaint verified"),
-    "complaint_site_check_ordered": ("安排现场核查", "Site check ordered"),
-    "complaint_site_checked": ("现场核查", "Site checked"),
-    "complaint_rectification_ordered": ("责令整改", "Rectification ordered"),
-    "complaint_rechecked": ("整改复查", "Rectification re-checked"),
-    "complaint_removal_ground_recorded": ("记录移出事由", "Removal ground recorded"),
-    "complaint_evaluator_banned": ("通报并禁止评价机构", "Evaluator named and banned"),
-    "complaint_replied": ("答复举报人", "Reporter answered"),
-    "negative_record_added": ("记录负面情形", "Negative record added"),
-    "removal_pending": ("待移出名单", "Removal pending"),
-    "miit_report_recorded": ("上报工信部", "Reported to MIIT"),
-    "unit_change_reported": ("报告变更", "Change reported"),
-    "unit_change_confirmed": ("变更确认", "Change confirmed"),
-    "unit_change_not_qualified": ("变更后不再符合条件", "No longer qualifies"),
-    "unit_incident_reported": ("报告事故", "Incident reported"),
-    "unit_incident_decided": ("事故审核", "Incident reviewed"),
-}
-# Routine bookkeeping a reader does not need to see.
-HIDDEN = {"task_opened", "notification_queued"}
+# Routine bookkeeping a reader does not need to see (the replay's ``step`` and ``service_called``
+# records too); an event type without a label in ``vocab.EVENTS`` is bookkeeping as well until it has one.
+HIDDEN = {"task_opened", "notification_queued", "step", "service_called"}
+TEXT_KEYS = ("reason", "comment", "opinion_text", "note", "amend_note")  # free text worth showing
+LABELS = vocab.EVENTS  # kept for callers of the earlier name
+
+FormLookup = Callable[[int], Mapping | None]  # task id -> the JSON Schema of its form
 
 
 @dataclass(frozen=True)
 class TimelineItem:
     seq: int
     at: dt.datetime
-    actor: str
+    actor: str  # who, as people read it (系统, 公众, a name and unit)
     type: str
     label: str
     detail: str
 
 
-def _detail(event: dict) -> str:
+def people_of(usernames: Iterable[str]) -> dict[str, str]:
+    """username -> “display name” or “display name（unit）”, for the accounts among ``usernames``.
+
+    The unit (division and department, from the first grant) is added only when the display name
+    does not already say it (“红花岗区工信局” does; a person's own name does not).
+    """
+    from web.extensions import engine
+
+    wanted = sorted({u for u in usernames if u and not vocab.is_system(u) and not vocab.is_public(u)})
+    if not wanted:
+        return {}
+    found: dict[str, str] = {}
+    with engine().db.session() as session:
+        rows = session.execute(select(UserAccount.username, UserAccount.display_name, RoleGrant.role, RoleGrant.scope)
+                               .outerjoin(RoleGrant, RoleGrant.user_id == UserAccount.id)
+                               .where(UserAccount.username.in_(wanted))
+                               .order_by(UserAccount.username, RoleGrant.id)).all()
+    for username, display, role, scope in rows:
+        if username in found:
+            continue
+        found[username] = _with_unit(display or "", role, scope)
+    return found
+
+
+def _with_unit(display: str, role: str | None, scope: str | None) -> str:
+    if not role or role == "applicant":
+        return display or pick("申报单位", "Applicant")
+    role_zh = config.roles().get(role, {}).get("zh", "")
+    place = vocab.place(scope)
+    if display and (role_zh and role_zh in display or place and place in display):
+        return display
+    unit = " ".join(p for p in (place, vocab.role_label(role)) if p)
+    return f"{display}（{unit}）" if display else unit
+
+
+def _answers(data: Mapping, schema: Mapping | None) -> list[str]:
+    """The answers of a completed form worth a line: required choices by their titles, and the free
+    text people wrote (reasons, opinions, notes)."""
+    parts: list[str] = []
+    if schema:
+        properties = schema.get("properties") or {}
+        required = set(schema.get("required") or [])
+        for key, prop in properties.items():
+            if key not in data or data[key] in (None, ""):
+                continue
+            value = data[key]
+            if key in required and vocab.choice_title(prop, value):
+                parts.append(vocab.decision_label(value, prop))
+            elif isinstance(value, str) and _is_free_text(key, prop):
+                parts.append(value)
+        return parts
+    for key in vocab.OUTCOME_KEYS:
+        if key in data:
+            parts.append(vocab.decision_label(data[key]))
+    parts += [str(data[k]) for k in TEXT_KEYS if isinstance(data.get(k), str) and data[k]]
+    return parts
+
+
+def _is_free_text(key: str, prop: Mapping) -> bool:
+    """Text someone wrote (a reason, an opinion): a long text field, not a choice or a file."""
+    if prop.get("oneOf") or prop.get("anyOf") or prop.get("enum") or prop.get("x-widget") == "file":
+        return False
+    return key in TEXT_KEYS or (prop.get("maxLength") or 0) > 200
+
+
+def _detail(event: dict, forms: FormLookup | None, people: Mapping[str, str]) -> str:
     payload = event.get("payload") or {}
-    parts = []
-    if event["type"] == "task_completed":
-        parts.append(payload.get("name", ""))
-        data = payload.get("data") or {}
-        for key in ("decision", "opinion", "outcome"):
-            if key in data:
-                parts.append(str(data[key]))
-        for key in ("reason", "comment"):
-            if data.get(key):
-                parts.append(str(data[key]))
-    for key in ("from", "to", "delegate", "text", "note"):
+    parts: list[str] = []
+    kind = event["type"]
+    if kind == "task_completed":
+        parts.append(term(payload.get("name", "")))
+        schema = forms(payload.get("task_id")) if forms and payload.get("task_id") is not None else None
+        parts += _answers(payload.get("data") or {}, schema)
+    elif kind == "notice_opened" and payload.get("last_day"):
+        parts.append(pick(f"至 {payload['last_day']}", f"until {payload['last_day']}"))
+    for key in ("from", "to", "delegate", "owner"):
         value = payload.get(key)
-        if value:
-            parts.append(", ".join(value) if isinstance(value, list) else str(value))
+        if value and kind in ("task_transferred", "task_delegated", "task_cc", "task_urged", "delegation_resolved"):
+            names = value if isinstance(value, list) else [value]
+            parts.append("、".join(vocab.actor_label(n, people) for n in names if isinstance(n, str)))
+    for key in ("text", "note"):
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            parts.append(value)
     return " · ".join(p for p in parts if p)
 
 
-def timeline_of(events: list[dict], *, show_hidden: bool = False) -> list[TimelineItem]:
-    items = []
+def _people_in(events: list[dict]) -> set[str]:
+    names: set[str] = set()
     for event in events:
-        if event["type"] in HIDDEN and not show_hidden:
-            continue
-        label = LABELS.get(event["type"])
+        names.add(event.get("actor") or "")
+        payload = event.get("payload") or {}
+        for key in ("from", "to", "delegate", "owner"):
+            value = payload.get(key)
+            names.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+    return names
+
+
+def _label(event: dict) -> str:
+    if event["type"] == "instance_started" and vocab.is_system(event.get("actor")):
+        return pick("按计划发起", "Started on schedule")  # an annual campaign, not someone's submission
+    return vocab.event_label(event["type"])
+
+
+def timeline_of(events: list[dict], *, show_hidden: bool = False, forms: FormLookup | None = None,
+                people: Mapping[str, str] | None = None) -> list[TimelineItem]:
+    """The events as timeline items; ``people`` defaults to a lookup of every account they name."""
+    shown = [e for e in events if show_hidden or (e["type"] not in HIDDEN and e["type"] in vocab.EVENTS)]
+    if people is None:
+        people = people_of(_people_in(shown))
+    items = []
+    for event in shown:
         items.append(TimelineItem(seq=event["seq"], at=dt.datetime.fromisoformat(event["at"]).astimezone(CHINA),
-                                  actor=event["actor"], type=event["type"],
-                                  label=pick(*label) if label else event["type"], detail=_detail(event)))
+                                  actor=vocab.event_actor_label(event["type"], event.get("actor"), people),
+                                  type=event["type"], label=_label(event),
+                                  detail=_detail(event, forms, people)))
     return items
+
+
+def form_lookup(instance: Mapping[str, Any]) -> FormLookup:
+    """Task id -> the schema of its form in the version the instance ran (``engine.form``)."""
+    from web.extensions import engine
+
+    forms = {t["id"]: t.get("form") for t in instance.get("tasks", [])}
+    cache: dict[int, Mapping | None] = {}
+
+    def lookup(task_id: int) -> Mapping | None:
+        if task_id not in cache:
+            name = forms.get(task_id)
+            cache[task_id] = engine().form(instance["version"], name) if name else None
+        return cache[task_id]
+
+    return lookup
+
+
+def timeline_for(instance: Mapping[str, Any], events: list[dict] | None = None) -> list[TimelineItem]:
+    """The timeline of an instance view (``engine.instance``), or of some of its ``events``."""
+    return timeline_of(list(instance["events"] if events is None else events), forms=form_lookup(instance))

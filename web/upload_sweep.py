@@ -33,6 +33,8 @@ from engine.api import WorkflowEngine
 from engine.models import Attachment
 from handlers.changes import UnitChange
 from handlers.complaints import Complaint
+from handlers.credit_records import CreditImport, CreditRecord
+from handlers.interchange import NationalListImport
 from handlers.records import Objection
 from handlers.unit_incidents import UnitIncident
 from web.uploads import FileStore
@@ -43,7 +45,9 @@ DEFAULT_GRACE = dt.timedelta(hours=24)
 SWEEP_INTERVAL = dt.timedelta(hours=1)
 _REF = re.compile(r"sha256:([0-9a-f]{64})")
 # Columns holding one "sha256:<hex>" reference each.
-_FILE_COLUMNS = (Complaint.evidence_file, UnitChange.evidence_file, UnitIncident.evidence_file)
+_FILE_COLUMNS = (Complaint.evidence_file, UnitChange.evidence_file, UnitIncident.evidence_file,
+                 # issue 16: a credit record's source document, the imported credit and national-list files
+                 CreditRecord.document_file, CreditImport.file_ref, NationalListImport.file_ref)
 
 
 @dataclass(frozen=True)

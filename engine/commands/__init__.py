@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from engine.commands import assign, cancel, collab, complete, messages, start, timers
+from engine.commands import assign, cancel, collab, complete, messages, migrate, start, timers
 from engine.commands._base import Command, InstanceRun
 from engine.commands.assign import ClaimTask, ReleaseTask
 from engine.commands.cancel import CancelInstance
 from engine.commands.collab import CcTask, CommentTask, DelegateTask, ResolveDelegation, TransferTask, UrgeTask
 from engine.commands.complete import CompleteTask
 from engine.commands.messages import DeliverMessage
+from engine.commands.migrate import MigrateInstance
 from engine.commands.runner import Locate, Outcome, WorkflowCache
 from engine.commands.start import StartInstance
 from engine.commands.timers import FireTimer
@@ -38,6 +39,7 @@ COMMANDS: dict[type, Route] = {
     CcTask: Route(lambda cmd: complete.locate_task(cmd.task_id), collab.handle_cc),
     UrgeTask: Route(lambda cmd: complete.locate_task(cmd.task_id), collab.handle_urge),
     CommentTask: Route(lambda cmd: complete.locate_task(cmd.task_id), collab.handle_comment),
+    MigrateInstance: Route(lambda cmd: Locate.instance(cmd.instance_id), migrate.handle),
 }
 
 BY_NAME: dict[str, type] = {cls.__name__: cls for cls in COMMANDS}
@@ -53,5 +55,5 @@ def from_dict(payload: dict) -> Command:
 __all__ = [
     "COMMANDS", "Command", "StartInstance", "CompleteTask", "ClaimTask", "ReleaseTask", "DeliverMessage",
     "FireTimer", "CancelInstance", "TransferTask", "DelegateTask", "ResolveDelegation", "CcTask", "UrgeTask",
-    "CommentTask", "Outcome", "WorkflowCache", "from_dict",
+    "CommentTask", "MigrateInstance", "Outcome", "WorkflowCache", "from_dict",
 ]

@@ -47,6 +47,9 @@ class InstanceRun:
     known_roles: set[str] | None = None
     # The derived-table snapshot (engine.commands.runner.Derived); None means "read it from the database".
     derived: Any = None
+    # The engine's parsed versions (engine.specs.SpecCache), for a command that loads another version
+    # (MigrateInstance).
+    specs: Any = None
 
     # Events of this command, chained in order and written together at the end.
     events: list[dict] = field(default_factory=list)

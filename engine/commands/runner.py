@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, Callable
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine import calendar, history, incidents, runtime, services, state
+from engine import calendar, deadlines, history, incidents, runtime, services, state
 from engine.clock import use_clock
 from engine.script_budget import script_limits
 from engine.commands._base import Command, InstanceRun
 from engine.errors import Conflict, EngineError, NotFound
+from engine.replay import recording
 from engine.identity import Actor
 from engine.models import BufferedMessage, HumanTask, MessageWait, Outbox, ProcessInstance, Timer
 from engine.services import ServiceContext
@@ -159,8 +160,10 @@ def _run(engine, command, actor, open_instance, handler, resolving, retried_by, 
     instance_id: int | None = None
     with use_clock(engine.clock), script_limits(engine.script_limits):
         now = engine.clock.now()
+        # The calendar is loaded on first use, as before; the probe tells the step which one (engine.replay).
+        probe = recording.CalendarProbe(lambda: calendar.load_calendar(session))
         try:
-            with engine.db.unit_of_work() as session, calendar.use_calendar(lambda: calendar.load_calendar(session)):
+            with engine.db.unit_of_work() as session, calendar.use_calendar(probe):
                 opened = open_instance(session, now)
                 if opened is None:  # nothing to do (a timer already fired, or being fired elsewhere)
                     return Outcome(0, "", 0, {"fired": False, "skipped": True})
@@ -168,7 +171,7 @@ def _run(engine, command, actor, open_instance, handler, resolving, retried_by, 
                 instance_id = instance.id
                 run = _new_run(session, instance, workflow, loaded, actor, now, engine)
                 run.derived = derived
-                _apply(run, command, handler, resolving=resolving, retried_by=retried_by)
+                _apply(run, command, handler, resolving=resolving, retried_by=retried_by, probe=probe)
                 outcome = Outcome(instance.id, instance.status, instance.row_version, run.result,
                                   tuple(run.context.requested_starts))
             engine.cache.put(instance.id, instance.row_version, workflow, run.derived)
@@ -184,12 +187,13 @@ def _new_run(session, instance, workflow, loaded, actor, now, engine) -> Instanc
     context = ServiceContext(session=session, clock=engine.clock, instance_id=instance.id,
                              actor=actor.username, process_id=instance.process_id)
     return InstanceRun(session=session, instance=instance, workflow=workflow, loaded=loaded, actor=actor,
-                       now=now, context=context, known_roles=engine.roles)
+                       now=now, context=context, known_roles=engine.roles, specs=engine.specs)
 
 
 def _apply(run: InstanceRun, command: Command, handler, *, resolving: int | None = None,
-           retried_by: str | None = None) -> None:
+           retried_by: str | None = None, probe: recording.CalendarProbe | None = None) -> None:
     was_incident = run.instance.status == "incident"
+    recording.begin(run, probe)  # the instance before the command, and its outside world (engine.replay)
     token = services.current_context.set(run.context)
     try:
         handler(run, command)
@@ -201,6 +205,8 @@ def _apply(run: InstanceRun, command: Command, handler, *, resolving: int | None
     if not run.state_untouched:
         _save(run)
         _record_service_events(run)
+    else:
+        recording.record_origin(run)
     if was_incident or resolving is not None:  # the status follows the state (engine/incidents.py)
         status_now = incidents.state_status(run.session, run.instance)
         run.events.extend(incidents.settle(run.session, run.instance, now=run.now, status_now=status_now,
@@ -248,6 +254,7 @@ class Derived:
     open_tasks: dict[str, int] = field(default_factory=dict)  # task guid -> human_task.id
     timers: dict[str, dt.datetime] = field(default_factory=dict)  # task guid -> due_at
     waits: set[tuple[str, str]] = field(default_factory=set)  # (task guid, message name)
+    snapshot: Any = None  # the instance as its last step recorded it (engine.replay.recording.Snapshot)
 
 
 def read_derived(session: Session, instance_id: int) -> Derived:
@@ -298,6 +305,7 @@ def _save(run: InstanceRun) -> None:
     _sync_human_tasks(run, now_pending.human)
     _sync_timers(run, now_pending.timers)
     _sync_message_waits(run, now_pending.messages)
+    recording.record_step(run, now_pending)  # what changed, for the audit trail and replay (engine.replay)
     if wf.is_completed():
         status = "completed"
     elif now_pending.human:
@@ -341,6 +349,11 @@ def _sync_human_tasks(run: InstanceRun, ready: dict[str, Any]) -> None:
                                        "scope": row["scope"],
                                        "due_at": row["due_at"].isoformat() if row["due_at"] else None},
                        task_guid=row["task_guid"], bpmn_id=row["bpmn_id"])
+        # 办理时限 of tasks with a ``deadline`` property: reminder and escalation times (engine.deadlines)
+        deadlines.track(session, run.now, [
+            (ids[row["task_guid"]], run.instance.id,
+             run.loaded.task_meta(row["process_id"], row["bpmn_id"]).get("deadline"), row["due_at"])
+            for row in new_rows])
 
 
 def _new_human_task(run: InstanceRun, task) -> dict:
@@ -359,15 +372,23 @@ def _new_human_task(run: InstanceRun, task) -> dict:
     scope = runtime.evaluate(task, meta["scope"])
     if not isinstance(scope, str) or not scope:
         raise RuntimeError(f"user task {process_id}/{bpmn_id}: scope expression gave {scope!r}, not an org code")
-    due_at = None
-    if meta.get("due_in_working_days"):
-        due_at = calendar.working_days_later(run.now, int(meta["due_in_working_days"]))
-    elif meta.get("due_in_days"):
-        due_at = run.now + dt.timedelta(days=int(meta["due_in_days"]))
+    due_at = task_due_at(meta, run.now)
     return {"instance_id": run.instance.id, "task_guid": str(task.id), "process_id": process_id, "bpmn_id": bpmn_id,
             "name": meta.get("name") or task.task_spec.bpmn_name or bpmn_id, "role": role, "scope": scope,
             "form": meta.get("form"), "status": OPEN, "created_at": run.now, "due_at": due_at, "assignee": None,
             "completed_at": None, "completed_by": None, "outcome": None}
+
+
+def task_due_at(meta: dict, opened: dt.datetime) -> dt.datetime | None:
+    """When a user task opened at ``opened`` is due under its properties (deadline, dueInWorkingDays,
+    dueInDays); None without one. Raises CalendarYearMissing for a year not loaded."""
+    if meta.get("deadline"):
+        return deadlines.due_at(meta["deadline"], opened)
+    if meta.get("due_in_working_days"):
+        return calendar.working_days_later(opened, int(meta["due_in_working_days"]))
+    if meta.get("due_in_days"):
+        return opened + dt.timedelta(days=int(meta["due_in_days"]))
+    return None
 
 
 def _task_or_none(wf, guid: str):

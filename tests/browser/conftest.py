@@ -105,7 +105,9 @@ def demo_site(chromium_path, tmp_path_factory):
     engine = app.extensions["greenflow"]
     setup.init_database(engine)
     engine.deploy(settings.bpmn_dir, deployed_by="demo")
-    report = demo.seed(engine, password=DEMO_PASSWORD)
+    from web.cli import demo_file_store  # the demo's PDFs, stored and attached as `greenflow demo` does
+
+    report = demo.seed(engine, password=DEMO_PASSWORD, store_file=demo_file_store(settings.upload_dir))
 
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, name="browser-test-server", daemon=True)

@@ -70,7 +70,7 @@ def test_transfer_to_a_colleague(page, demo_site):
     page.select_option("#transfer-to", f"{official}-b")
     page.fill("#transfer-note", "本人出差，请代为办理")
     page.locator("[data-testid=transfer-form] button[type=submit]").click()
-    expect(page.locator(".flash.success")).to_contain_text(f"{official}-b")
+    expect(page.locator(".flash.success")).to_contain_text("贵安新区工信局 科员")  # the colleague's name, not username
     # the colleague finds it in 待办
     page.context.clear_cookies()
     login(page, f"{official}-b")

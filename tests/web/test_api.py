@@ -300,7 +300,7 @@ def test_an_applicant_may_not_apply_for_another_unit(as_user):
 
 def test_the_instance_list_filters_and_pages(as_user):
     applicant = as_user("ent-u1")
-    ids = [start(applicant) for _ in range(3)]
+    ids = [start(applicant, target_level=level) for level in ("city", "province", "national")]  # one running per level (第十四条)
     province = as_user("province")
     page = province.get("/instances?per_page=2&page=2&process_id=green_application").json
     assert (page["total"], page["pages"], [i["id"] for i in page["items"]]) == (3, 2, [ids[0]])

@@ -41,7 +41,9 @@ EXAMPLES = {"sqlite": 10, "postgresql": 5}
 # Operations whose body is judged by the deployed forms, the org chart or the deploy checks of a
 # BPMN bundle, not by the document alone: a schema-valid body may still be 422.
 FORM_OPERATIONS = ["startInstance", "deliverMessage", "completeTask", "resolveDelegation", "transferTask",
-                   "delegateTask", "ccTask", "createDeployment"]
+                   "delegateTask", "ccTask", "createDeployment",
+                   # a migration's mapping names elements, and its versions must differ: the deployed diagrams decide
+                   "planMigration", "dryRunMigration", "createMigration"]
 # The checks that must have run, so that a misconfiguration cannot pass by checking nothing.
 EXPECTED_CHECKS = {"not_a_server_error", "status_code_conformance", "content_type_conformance",
                    "response_schema_conformance", "response_headers_conformance", "positive_data_acceptance",

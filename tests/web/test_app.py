@@ -13,10 +13,11 @@ def client(db, clock):
 
 
 def test_front_page_is_chinese_first(client):
-    page = client.get("/")
-    assert page.status_code == 200
+    """A visitor without an account lands on the public notices (issue 15: no internal dashboard)."""
+    page = client.get("/", follow_redirects=True)
+    assert page.status_code == 200 and page.request.path == "/public/notices"
     html = page.get_data(as_text=True)
-    assert '<html lang="zh-CN">' in html and "流程概况" in html
+    assert '<html lang="zh-CN">' in html and "绿色制造名单公示" in html and "流程概况" not in html
 
 
 def test_health_reports_the_database(client, db):

@@ -54,7 +54,8 @@ def test_demo_then_list_show_and_complete_a_task(runner):
 
 def test_start_from_the_shell_and_bad_json_is_refused(runner):
     run(runner, "demo")
-    data = json.dumps(demo.application_data(demo.UNITS[2]), ensure_ascii=False)
+    data = json.dumps(demo.application_data(demo.UNITS[2], target_level="province"),  # the demo runs its city one
+                      ensure_ascii=False)
     started = run(runner, "instances", "start", "green_application", "--data", data, "--as", "ent-u3", "--json")
     assert started.exit_code == 0, started.output
     assert json.loads(started.output)["status"] == "running"

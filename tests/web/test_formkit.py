@@ -148,9 +148,11 @@ def test_annual_table_nests_objects_in_a_fieldset_with_units(ctx):
     assert "有变更" in change and "无变更" in change
 
 
-def test_date_format_gives_a_date_input(ctx):
+def test_date_format_gives_an_iso_date_input(ctx):
+    """YYYY-MM-DD in every language (a browser's date picker shows mm/dd/yyyy under English, issue 15)."""
     html = render(formkit.build_fields(load("miit_result"), values={"miit_published_on": "2026-03-02"}))
-    assert 'type="date" id="f-miit_published_on" name="miit_published_on" value="2026-03-02"' in html
+    assert 'type="text" id="f-miit_published_on" name="miit_published_on" value="2026-03-02"' in html
+    assert 'pattern="\\d{4}-\\d{2}-\\d{2}"' in html and 'placeholder="YYYY-MM-DD"' in html
 
 
 @pytest.mark.parametrize("prop, kind", [
@@ -220,7 +222,7 @@ def test_error_shows_beside_its_field_and_input_is_kept(ctx):
     html = render(formkit.build_fields(schema, None, submission.values, errors))
     reason = wrapper(html, "reason")
     assert reason.startswith('<div class="field textarea invalid" data-field="reason">')
-    assert '<div class="error" id="f-reason-error" role="alert">' in reason and "required" in reason
+    assert '<div class="error" id="f-reason-error" role="alert">请填写理由</div>' in reason
     assert 'aria-invalid="true"' in reason
     assert 'value="return" checked' in wrapper(html, "decision")
     assert ">\n材料不全</textarea>" in wrapper(html, "opinion")
@@ -234,7 +236,7 @@ def test_text_that_is_not_a_number_is_an_error_and_stays_visible(ctx):
     assert "energy_tce" not in submission.data and submission.values["energy_tce"] == "三千"
     errors = formkit.validation_errors(schema, submission)
     assert errors["energy_tce"] == "请输入数字"  # not jsonschema's "required"
-    assert errors["main_emissions.so2_t"].startswith("必填")
+    assert errors["main_emissions.so2_t"].startswith("请填写")
     html = render(formkit.build_fields(schema, None, submission.values, errors))
     energy = wrapper(html, "energy_tce")
     assert 'type="text" id="f-energy_tce" name="energy_tce" value="三千"' in energy and "请输入数字" in energy

@@ -27,7 +27,7 @@ def test_county_official_sees_its_county_only_with_counts(site):
     page = site.client(COUNTY).get("/inbox/?tab=claimable")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert counts(html) == {"todo": 0, "claimable": 1, "done": 0, "cc": 0, "overdue": 0}
+    assert counts(html) == {"all": 1, "todo": 0, "claimable": 1, "done": 0, "cc": 0, "overdue": 0}
     assert task_ids(html) == [green.task(mine, "review").id]
     assert U1.name in html and U2.name not in html
 
@@ -98,8 +98,8 @@ def test_done_and_cc_tabs(site):
 
 def test_paging(site):
     green = site.scenario
-    for _ in range(3):
-        green.apply(U1)
+    for level in ("city", "province", "national"):  # one running application per level (第十四条)
+        green.apply(U1, target_level=level)
     client = site.client(COUNTY)
     first = task_ids(client.get("/inbox/?tab=claimable&per_page=2").get_data(as_text=True))
     second = task_ids(client.get("/inbox/?tab=claimable&per_page=2&page=2").get_data(as_text=True))
@@ -117,7 +117,7 @@ def test_bad_parameters_are_422_naming_the_field(site, query, field):
 
 def test_bulk_no_objection_answers_each_task_with_its_own_event(site):
     green = site.scenario
-    first, second = green.apply(U1), green.apply(U1, unit_name="遵义黔北绿色电子科技有限公司二厂")
+    first, second = green.apply(U1), green.apply(U1, unit_name="遵义黔北绿色电子科技有限公司二厂", year=2027)  # 第十四条
     for iid in (first, second):
         green.step(iid, "review", PASS)
         green.step(iid, "review", PASS)  # now the four bureaus are consulted

@@ -80,6 +80,29 @@ ROUTES = [
     ("POST", "/tasks/{tid}/comment", {"text": ""}, "LDDAAD"),
     # U6 (西秀区, 安顺市): its county reads the city's 核实异议 task; another city does not; never the applicant
     ("GET", "/tasks/{otid}/objections/{oid}/evidence", None, "LDADAA"),
+    # 名单事务 (issue 16): notices for the county, city and province; credit records for city and province;
+    # the national platform for the province. Notice 3 is 遵义市's own 2026 notice (tests/conftest.py publishes them).
+    ("GET", "/records/", None, "LDAAAD"),
+    ("GET", "/records/windows", None, "LDAAAD"),
+    ("POST", "/records/windows", {}, "LDDAAD"),  # 422: the fields are empty
+    ("POST", "/records/windows/3/withdraw", {}, "LDDADD"),  # only 遵义市 withdraws its notice (422: no reason)
+    ("GET", "/records/credit", None, "LDDAAD"),
+    ("POST", "/records/credit/import", {}, "LDDAAD"),  # 422: no file
+    ("POST", "/records/credit/manual", {}, "LDDAAD"),
+    ("GET", "/records/interchange", None, "LDDDAD"),
+    ("GET", "/records/interchange/export.json", None, "LDDDAD"),
+    ("POST", "/records/interchange/national-list", {}, "LDDDAD"),
+    # 审计: integrity, checkpoints, exports, the access log (issue 14) — auditors only. A checkpoint's
+    # statement and the public key are 409 while the system has no signing key (greenflow init makes it).
+    ("GET", "/audit/verify", None, "LDDDDA"),
+    ("POST", "/audit/verify", {}, "LDDDDA"),
+    ("GET", "/audit/checkpoints", None, "LDDDDA"),
+    ("POST", "/audit/checkpoints", {}, "LDDDDA"),  # takes checkpoint 1 (for the auditor)
+    ("GET", "/audit/checkpoints/1.txt", None, "LDDDDA"),
+    ("GET", "/audit/checkpoints/public-key.pem", None, "LDDDDA"),
+    ("GET", "/audit/export", None, "LDDDDA"),
+    ("GET", "/audit/export/download", None, "LDDDDA"),  # 422: no format
+    ("GET", "/audit/access-log", None, "LDDDDA"),
     # the REST API: the same rules with bearer tokens
     ("GET", "/api/v1/openapi.json", None, "AAAAAA"),
     ("GET", "/api/v1/me", None, "LAAAAA"),
@@ -106,6 +129,15 @@ ROUTES = [
     ("POST", "/api/v1/incidents/1/retry", {}, "LDDDDD"),
     ("POST", "/api/v1/incidents/1/resolve", {"note": "x"}, "LDDDDD"),
     ("POST", "/api/v1/incidents/1/dismiss", {"note": "x"}, "LDDDDD"),
+    ("GET", "/api/v1/audit/verify", None, "LDDDDA"),
+    ("POST", "/api/v1/audit/verify", {}, "LDDDDA"),  # 422: no statement
+    ("GET", "/api/v1/audit/checkpoints", None, "LDDDDA"),
+    ("POST", "/api/v1/audit/checkpoints", {}, "LDDDDA"),
+    ("GET", "/api/v1/audit/checkpoints/1", None, "LDDDDA"),
+    ("GET", "/api/v1/audit/checkpoints/1/statement", None, "LDDDDA"),
+    ("GET", "/api/v1/audit/public-key", None, "LDDDDA"),
+    ("GET", "/api/v1/audit/export", None, "LDDDDA"),  # 422: no format
+    ("GET", "/api/v1/audit/access-log", None, "LDDDDA"),
     # the modeler and deployments: process owners only; none of the six is one
     # (tests/web/test_modeler.py checks that the owner passes every one of these)
     ("GET", "/modeler/", None, "LDDDDD"),
@@ -127,6 +159,17 @@ ROUTES = [
     ("POST", "/api/v1/deployments", {}, "LDDDDD"),
     ("GET", "/api/v1/definitions/cultivation_report/versions", None, "LDDDDD"),
     ("GET", "/api/v1/definitions/cultivation_report/versions/1", None, "LDDDDD"),
+    # instance migration: process owners only (tests/web/test_migration_web.py checks the owner's side)
+    ("GET", "/modeler/cultivation_report/migrate", None, "LDDDDD"),
+    ("POST", "/modeler/cultivation_report/migrations", {}, "LDDDDD"),
+    ("GET", "/modeler/cultivation_report/migrations", None, "LDDDDD"),
+    ("POST", "/modeler/cultivation_report/migrations/cancel", {}, "LDDDDD"),
+    ("POST", "/api/v1/migrations/plan", {}, "LDDDDD"),
+    ("POST", "/api/v1/migrations/dry-run", {}, "LDDDDD"),
+    ("POST", "/api/v1/migrations", {}, "LDDDDD"),
+    ("GET", "/api/v1/migrations", None, "LDDDDD"),
+    ("GET", "/api/v1/migrations/1", None, "LDDDDD"),
+    ("POST", "/api/v1/migrations/1/cancel", {}, "LDDDDD"),
 ]
 
 

@@ -13,6 +13,7 @@ from web.api import ID, bp
 from web.api.auth import current_actor, writes
 from web.api.inputs import boolean, json_body, obj, query_choice, query_int, query_text, text
 from web.api.outputs import events_for, instance_for, iso, outcome_view
+from web.access_log import record_access
 from web.extensions import engine
 
 MAX_PER_PAGE = 100
@@ -69,6 +70,7 @@ def instance_show(instance_id: int):
     """The instance with its data, tasks, timers and history; 404 if missing, 403 if not the caller's to see."""
     actor = current_actor()
     _require_readable(actor, instance_id)
+    record_access("api.instance.view", f"instance:{instance_id}")  # 等保 access log (web/access_log.py)
     return instance_for(actor, engine().instance(instance_id))
 
 
@@ -77,6 +79,7 @@ def instance_events(instance_id: int):
     """The instance's hash-chained history, oldest first."""
     actor = current_actor()
     _require_readable(actor, instance_id)
+    record_access("api.instance.events", f"instance:{instance_id}")
     return {"items": events_for(actor, engine().instance(instance_id)["events"])}
 
 

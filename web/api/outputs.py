@@ -18,7 +18,9 @@ from engine.inbox import InboxPage, InboxRow
 PARTY_ROLES = frozenset({"applicant", "evaluator"})
 # Events whose payload is the officials' internal working (or an operator's incident note), hidden from parties.
 INTERNAL_EVENTS = frozenset({"comment_added", "task_cc", "task_delegated", "delegation_resolved",
-                             "task_transferred", "task_urged", "incident_resolved", "incident_dismissed"})
+                             "task_transferred", "task_urged", "incident_resolved", "incident_dismissed",
+                             # the audit trail (engine.replay.recording): data changes, addresses, service results
+                             "step", "service_called"})
 # A public objection (第二十条) sits in the workflow data under this key (also inside ``objections``);
 # the applicant may read what was objected, not who objected.
 OBJECTION_KEY = "objection"

@@ -13,6 +13,7 @@ from engine.errors import InvalidInput
 from engine.models import CalendarYearRecord
 from web.blueprints.auth import require_role
 from web.extensions import engine
+from web.timeline import people_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN_ROLES = ("process_owner",)
@@ -58,7 +59,9 @@ def calendar_page():
             return redirect(url_for("admin.calendar_page"))
     elif form.is_submitted():
         status = 422
-    return render_template("admin/calendar.html", form=form, years=_years()), status
+    years = _years()
+    return render_template("admin/calendar.html", form=form, years=years,
+                           names=people_of(y["imported_by"] for y in years)), status
 
 
 # The incidents pages add their views to ``bp``.

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Length
 from engine.identity import hash_password, verify_password
 from engine.models import UserAccount
 from web import login_guard, sessions
+from web.blueprints.home import landing_url
 from web.extensions import engine, limiter, login_manager
 from web.passwords import MAX_LENGTH, policy_problems
 from web.sessions import SessionUser
@@ -97,7 +98,9 @@ def login():
         return render_template("auth/login.html", form=form), 401
     sessions.begin(user)
     target = request.args.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("home.index"))
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(landing_url(current_user.actor))  # each role lands on its work
 
 
 @bp.post("/logout")
@@ -165,4 +168,6 @@ def require_role(*roles: str):
     if not current_user.is_authenticated:
         abort(401)
     if not any(current_user.actor.has_role(r) for r in roles):
-        abort(403, description=f"需要角色 / requires role: {' / '.join(roles)}")
+        from web.vocab import role_label
+
+        abort(403, description=_("此页面仅供%(roles)s使用", roles="、".join(role_label(r) for r in roles)))

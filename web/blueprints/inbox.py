@@ -1,4 +1,5 @@
-"""The officials' inbox: 待办 / 可认领 / 已办 / 抄送我的 / 逾期, with filters, counts and bulk answers."""
+"""The officials' inbox: 全部待办 (the default: everything I can work on, most urgent first) / 我的待办 /
+可认领 / 已办 / 抄送我的 / 逾期, with filters, counts and bulk answers."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,16 +11,23 @@ from flask_login import current_user, login_required
 
 from engine import calendar
 from engine.clock import CHINA
-from engine.errors import EngineError, InvalidInput
+from engine.errors import Conflict, EngineError, InvalidInput
 from engine.inbox import TABS, InboxPage, InboxQuery, InboxRow
-from handlers.divisions import cities, counties_of, division
-from web import access, vocab
+from handlers.divisions import PROVINCE, cities, counties_of, division
+from web import access, process_menu, vocab
 from web.extensions import engine
+from web.blueprints.tasks import conflict_message
 from web.navigation import OFFICIAL_ROLES
+from web.timeline import people_of
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
-TAB_LABELS = {"todo": "待办", "claimable": "可认领", "done": "已办", "cc": "抄送我的", "overdue": "逾期"}
+TAB_LABELS = {"all": "全部待办", "todo": "我的待办", "claimable": "可认领", "done": "已办", "cc": "抄送我的",
+              "overdue": "逾期"}
+TAB_HINTS = {"all": "本人已认领和本单位可认领的事项，按到期先后排列；打开即认领", "todo": "已由您认领、转办或委派给您的事项",
+             "claimable": "本单位尚无人认领的事项", "done": "您已办理的事项", "cc": "同事抄送给您知悉的事项",
+             "overdue": "已超过办理期限的事项"}
+DEFAULT_TAB = "all"
 FACET_PARAMS = {"level": "target_level", "unit_type": "unit_type", "city": "city_code", "county": "county_code"}
 DUE_SOON_WORKING_DAYS = 2
 MAX_BULK = 100
@@ -43,7 +51,7 @@ def query_from_args(args) -> InboxQuery:
             due_by = calendar.end_of_day(dt.date.fromisoformat(args["due_by"]))
         except ValueError:
             raise InvalidInput(_("日期格式应为 YYYY-MM-DD"), field="due_by") from None
-    return InboxQuery(tab=args.get("tab", "todo"), process_id=args.get("process") or None, facets=facets,
+    return InboxQuery(tab=args.get("tab") or DEFAULT_TAB, process_id=args.get("process") or None, facets=facets,
                       due_by=due_by, search=(args.get("q") or "").strip() or None, sort=args.get("sort", "due"),
                       page=_int_arg(args, "page", 1), per_page=_int_arg(args, "per_page", 20))
 
@@ -84,23 +92,43 @@ def bulk_action(row: InboxRow) -> dict | None:
 
 
 def filter_choices(actor) -> dict:
-    """The options of the filter bar: processes, levels, unit types, cities and counties the actor covers."""
-    city_codes = set(actor.scopes("city_official"))
-    county_codes = set(actor.scopes("county_official"))
-    all_cities = cities()
-    if county_codes or city_codes:
-        city_list = [c for c in all_cities if c.code in city_codes
-                     or any(_city_of(code) == c.code for code in county_codes)]
-    else:
-        city_list = list(all_cities)
+    """The options of the filter bar: the processes with steps for the actor's roles, levels, unit
+    types, and the cities and counties the actor covers (a city bureau: its own city only)."""
+    city_list = _cities_covered(actor)
+    county_codes = {scope for role, scope in actor.grants if _level_of(scope) == "county"}
     selected_city = request.args.get("city")
     county_list = []
     for city in city_list:
         if selected_city and city.code != selected_city:
             continue
         county_list += [c for c in counties_of(city.code) if not county_codes or c.code in county_codes]
-    return {"processes": sorted(engine().process_names().items()), "levels": vocab.options(vocab.LEVELS),
+    return {"processes": process_menu.choices(actor), "levels": vocab.options(vocab.LEVELS),
             "unit_types": vocab.options(vocab.UNIT_TYPES), "cities": city_list, "counties": county_list}
+
+
+def _cities_covered(actor) -> list:
+    """The city-level divisions whose work the actor may see: all of them at the province."""
+    codes: set[str] = set()
+    for _role, scope in actor.grants:
+        level = _level_of(scope)
+        if level == "province":
+            return list(cities())
+        if level == "county":
+            codes.add(_city_of(scope) or "")
+        elif level == "city":
+            codes.add(scope)
+    return [c for c in cities() if c.code in codes]
+
+
+def _level_of(scope: str) -> str | None:
+    """``province``, ``city`` or ``county`` for a division code; None for other scopes."""
+    try:
+        found = division(scope)
+    except EngineError:
+        return None
+    if found.code == PROVINCE:
+        return "province"
+    return "city" if found.is_city else "county"
 
 
 def _city_of(county_code: str) -> str | None:
@@ -129,9 +157,16 @@ def index():
         cal = calendar.load_calendar(session)
     today = eng.clock.now().astimezone(CHINA).date()
     rows = [(row, due_of(row, today, cal), bulk_action(row)) for row in page.rows]
+    names = people_of({u for row in page.rows for u in (row.assignee, row.owner, row.completed_by)})
+    outcomes = {row.task_id: vocab.outcome_label(row.outcome, _schema(row)) for row in page.rows if row.outcome}
     return render_template("inbox/index.html", page=page, rows=rows, tabs=TABS, tab_labels=TAB_LABELS,
-                           choices=filter_choices(actor), args=request.args, page_url=_page_url,
-                           vocab=vocab, any_bulk=any(b for _, _, b in rows))
+                           tab_hints=TAB_HINTS, choices=filter_choices(actor), args=request.args, page_url=_page_url,
+                           vocab=vocab, any_bulk=any(b for _, _, b in rows), names=names, outcomes=outcomes,
+                           me=actor.username, holds=actor.holds)
+
+
+def _schema(row: InboxRow) -> dict | None:
+    return engine().form(row.version_id, row.form) if row.form else None
 
 
 @bp.post("/bulk")
@@ -161,6 +196,8 @@ def bulk():
                 raise InvalidInput(_("该事项不能批量办理"), field="task_id")
             eng.complete(task_id, dict(answer["data"]), actor=actor)
             done += 1
+        except Conflict:  # a colleague was quicker: say who
+            failed.append(conflict_message(task_id))
         except (ValueError, EngineError) as exc:
             failed.append(f"#{raw}: {getattr(exc, 'message', str(exc))}")
     if done:

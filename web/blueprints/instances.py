@@ -7,11 +7,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from engine.models import ProcessInstance
-from web import access, vocab
+from web import access, process_menu, vocab
 from web.attachments import attachment, attachments_of, send_stored
+from web.access_log import record_access
 from web.extensions import engine
 from web.submission import start_form_entries
-from web.timeline import timeline_of
+from web.status import status_label_of, status_labels
+from web.timeline import form_lookup, people_of, timeline_for
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 PER_PAGE = 50
@@ -39,7 +41,8 @@ def index():
                                .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
     return render_template("instances/index.html", rows=rows, total=total, page=page,
                            pages=max(1, -(-total // PER_PAGE)), processes=eng.process_names(), vocab=vocab,
-                           args=request.args)
+                           args=request.args, statuses=status_labels((r.id, r.status) for r in rows),
+                           process_choices=process_menu.choices())
 
 
 @bp.get("/<int:instance_id>")
@@ -49,9 +52,14 @@ def show(instance_id: int):
     with eng.db.session() as session:
         access.require_instance(session, current_user.actor, instance_id)
         documents = attachments_of(session, instance_id)
+    record_access("instance.view", f"instance:{instance_id}")  # 等保 access log (web/access_log.py)
     instance = eng.instance(instance_id)
-    return render_template("instances/show.html", instance=instance, summary=instance["summary"],
-                           timeline=timeline_of(instance["events"]), documents=documents, vocab=vocab,
+    forms = form_lookup(instance)
+    tasks = [{**t, "outcome_text": vocab.outcome_label(t["outcome"], forms(t["id"]))} for t in instance["tasks"]]
+    names = people_of([t["completed_by"] or t["assignee"] for t in tasks] + [d.uploaded_by for d in documents])
+    return render_template("instances/show.html", instance=instance, summary=instance["summary"], tasks=tasks,
+                           timeline=timeline_for(instance), documents=documents, vocab=vocab, names=names,
+                           instance_status=status_label_of(instance_id, instance["status"]),
                            submitted=start_form_entries(instance, {d.sha256: d.filename for d in documents}))
 
 
@@ -75,4 +83,5 @@ def download(instance_id: int, sha256: str):
         record = attachment(session, instance_id, sha256)
     if record is None:
         access.not_found(_("附件不存在"))
+    record_access("instance.file", f"instance:{instance_id}", detail={"file": sha256, "name": record.filename})
     return send_stored(sha256, filename=record.filename, content_type=record.content_type, missing=_("附件不存在"))

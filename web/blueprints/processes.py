@@ -70,8 +70,8 @@ def start(process_id: str):
             pending.forget(parsed.values, errors)
             return _render(process, parsed.values, errors)
         errors = unknown_kept_files(parsed.files, None)
-        if parsed.errors or errors:
-            errors.update(formkit.validation_errors(schema, parsed, form_name=process["name"]))
+        errors.update(formkit.validation_errors(schema, parsed, form_name=process["name"]))  # said with the field's name
+        if errors:
             pending.forget(parsed.values, errors)
             return _render(process, parsed.values, errors, 422)
         try:

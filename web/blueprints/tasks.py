@@ -1,28 +1,29 @@
 """The task page: header, diagram, timeline, documents and the form; and the actions on a task.
 
 Every action is one engine command (the engine checks role and scope again and records an
-event); a refused action shows the engine's message with its 4xx status.
+event); a refused action shows the engine's message with its 4xx status, and a colleague's
+action that won (409) is said in people's words (``conflict_message``).
+
+Opening a task one may take claims it (``claim_on_open``): an official clears 全部待办 without a
+separate claim step. An applicant's own step is shown in the portal's layout (``portal.task``).
 """
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import calendar
-from engine.clock import CHINA
-from engine.errors import EngineError, InvalidInput
-from web import access, formkit, people, vocab
-from web.api.inputs import MAX_ID
-from web.attachments import PendingUploads, attachments_of, send_stored, unknown_kept_files
+from engine.errors import Conflict, EngineError
+from web import access, formkit, people, task_forms, vocab
+from web.attachments import attachments_of, send_stored
 from web.extensions import engine
 from web.objections import REVIEW_TASKS, evidence_download_name, objection_of, objections_of
+from web.status import status_label_of
 from web.submission import start_form_entries
-from web.timeline import timeline_of
-from web.uploads import FileStore
+from web.task_forms import due_in_working_days, form_parts, submit_form
+from web.timeline import people_of, timeline_for
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -45,65 +46,41 @@ def _back(task_id: int) -> str:
     return target if target.startswith("/") and not target.startswith("//") else url_for("tasks.show", task_id=task_id)
 
 
-def _form_parts(task: dict) -> tuple[dict | None, dict | None]:
-    eng = engine()
-    schema = eng.form(task["version_id"], task["form"])
-    ui_name = (task["form"] or "").replace(".schema.json", ".ui.json") if task["form"] else None
-    ui = eng.form(task["version_id"], ui_name) if ui_name else None
-    return schema, ui
-
-
-def initial_values(task: dict, schema: dict | None, data: dict) -> dict:
-    """What the form starts with: the delegate's draft, else the fields the form prefills (``x-prefill``)."""
-    if task.get("draft"):
-        return dict(task["draft"])
-    source = (schema or {}).get("x-prefill")
-    prefill = data.get(source) if source else None
-    if not isinstance(prefill, dict):
-        return {}
-    return {k: v for k, v in prefill.items() if k in (schema or {}).get("properties", {})}
-
-
-def _due(task: dict) -> tuple[dt.date | None, int | None]:
-    if not task["due_at"]:
-        return None, None
-    eng = engine()
-    due_day = dt.datetime.fromisoformat(task["due_at"]).astimezone(CHINA).date()
-    today = eng.clock.now().astimezone(CHINA).date()
-    try:
-        with eng.db.session() as session:
-            return due_day, calendar.load_calendar(session).working_days_between(today, due_day)
-    except EngineError:
-        return due_day, (due_day - today).days
-
-
-def render_task(task: dict, *, values: dict | None = None, errors: dict | None = None, status: int = 200):
+def render_task(task: dict, *, values: dict | None = None, errors: dict | None = None, status: int = 200,
+                kept: dict[str, str] | None = None):
+    """The task page; ``kept`` names files a re-shown form keeps (sha256 -> file name)."""
     eng = engine()
     actor = current_user.actor
     instance = eng.instance(task["instance_id"])
-    schema, ui = _form_parts(task)
-    can_act = task["status"] == "open" and access.may_act_on(actor, task)
+    schema, ui = form_parts(task)
+    taken_by_other = bool(task["assignee"]) and task["assignee"] != actor.username
+    can_act = task["status"] == "open" and access.may_act_on(actor, task) and not taken_by_other
     is_delegate = bool(task["owner"]) and task["assignee"] == actor.username
     if values is None:
-        values = initial_values(task, schema, instance["data"])
+        values = task_forms.initial_values(task, schema, instance["data"])
     with eng.db.session() as session:
         transfer_to = people.same_role_and_scope(session, task["role"], task["scope"], exclude=actor.username)
         delegate_to = people.same_org_unit(session, task["scope"], exclude=actor.username)
         cc_to = people.officials_near(session, access.scopes_above(task["scope"]), exclude=actor.username)
         documents = attachments_of(session, task["instance_id"])
         under_review = objections_of(session, task["instance_id"]) if task["bpmn_id"] in REVIEW_TASKS else []
+    filenames = {**(kept or {}), **{d.sha256: d.filename for d in documents}}
     fields = None
     if schema and (can_act or is_delegate):
-        fields = formkit.build_fields(schema, ui, values, errors or {}, filenames={d.sha256: d.filename for d in documents},
+        fields = formkit.build_fields(schema, ui, values, errors or {}, filenames=filenames,
                                       file_url=lambda sha: url_for("instances.download", instance_id=task["instance_id"],
                                                                    sha256=sha))
-    due_date, days_left = _due(task)
+    names = people_of([task["assignee"], task["owner"], task["completed_by"], *task["cc"],
+                       *(d.uploaded_by for d in documents)])
+    due_date, days_left = due_in_working_days(task)
     return render_template(
         "tasks/show.html", task=task, instance=instance, summary=instance["summary"], fields=fields,
         can_act=can_act, is_delegate=is_delegate, supervises=access.supervises(actor, task),
-        claimed_by_me=task["assignee"] == actor.username, transfer_to=transfer_to, delegate_to=delegate_to,
-        cc_to=cc_to, documents=documents, timeline=timeline_of(instance["events"]), due_date=due_date,
-        days_left=days_left, submitted=start_form_entries(instance, {d.sha256: d.filename for d in documents}),
+        claimed_by_me=task["assignee"] == actor.username, taken_by_other=taken_by_other,
+        holds=actor.holds(task["role"], task["scope"]), transfer_to=transfer_to, delegate_to=delegate_to,
+        cc_to=cc_to, documents=documents, timeline=timeline_for(instance), due_date=due_date,
+        days_left=days_left, submitted=start_form_entries(instance, filenames), names=names,
+        instance_status=status_label_of(instance["id"], instance["status"]),
         top_errors=formkit.unplaced_errors(fields or [], errors or {}), overdue=bool(task["due_at"]) and task["status"] == "open"
         and dt.datetime.fromisoformat(task["due_at"]) < eng.clock.now(), vocab=vocab, form_schema=schema,
         errors=errors or {}, objections=under_review), status
@@ -125,32 +102,56 @@ def objection_evidence(task_id: int, objection_id: int):
     return send_stored(sha, filename=filename, content_type=content_type, missing=_("异议材料不存在"))
 
 
+def _is_prefetch() -> bool:
+    """A browser's speculative load (link prefetch or prerender) is not a person opening the task."""
+    purpose = (request.headers.get("Sec-Purpose") or request.headers.get("Purpose") or "").lower()
+    return "prefetch" in purpose or "prerender" in purpose
+
+
+def claim_on_open(task: dict) -> dict:
+    """Opening a task one may take claims it (认领): the inbox's 全部待办 needs no claim step.
+
+    Only an unassigned, undelegated open task of the viewer's own role and scope; a colleague
+    who claimed it a moment earlier wins, and the page then says so (read only).
+    """
+    actor = current_user.actor
+    if (task["status"] != "open" or task["assignee"] or task["owner"] or not actor.holds(task["role"], task["scope"])
+            or _is_prefetch()):
+        return task
+    try:
+        engine().claim(task["id"], actor=actor)
+    except EngineError:  # a colleague was quicker (the page says who), or an instance in an incident
+        pass
+    return engine().task(task["id"])
+
+
+def conflict_message(task_id: int) -> str:
+    """Why a colleague's action won: who completed or claimed the task, in people's words."""
+    task = engine().task(task_id)
+    if task["status"] == "completed":
+        return _("该事项已由 %(who)s 办理，无需再办", who=who(task["completed_by"]))
+    if task["status"] != "open":
+        return _("该事项已结束，无需再办")
+    if task["assignee"] and task["assignee"] != current_user.actor.username:
+        return _("该事项已由 %(who)s 认领；如需办理，请联系其释放或由上级转办", who=who(task["assignee"]))
+    return _("该事项刚被他人处理，请查看最新情况")
+
+
+def who(username: str | None) -> str:
+    """A person as the page shows them: name and unit, 系统 or 公众 (never a username)."""
+    return vocab.actor_label(username, people_of([username] if username else []))
+
+
 @bp.get("/<int:task_id>")
 @login_required
 def show(task_id: int):
-    return render_task(load_task(task_id))
+    task = load_task(task_id)
+    actor = current_user.actor
+    if task["role"] == "applicant" and actor.holds(task["role"], task["scope"]):
+        from web.blueprints.portal import render_own_task  # applicants act in their portal's layout
 
-
-class MalformedField(EngineError):
-    """A form field the page itself fills in (the hidden ``row_version``) holds something else: 400."""
-
-    code = "bad_request"
-    http_status = 400
-
-
-def expected_row_version() -> int | None:
-    """The form's hidden ``row_version`` (the instance's version when the page was drawn); None if not sent.
-
-    Anything but a whole number is refused (400 naming the field), never ignored: ignoring it would
-    complete the task over changes the official has not seen.
-    """
-    raw = request.form.get("row_version")
-    if raw is None:
-        return None
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or int(raw) > MAX_ID:
-        message = _("row_version 应为整数")
-        raise MalformedField(message, fields={"row_version": message})
-    return int(raw)
+        return render_own_task(task)
+    return render_task(claim_on_open(task))
 
 
 @bp.post("/<int:task_id>")
@@ -158,44 +159,24 @@ def expected_row_version() -> int | None:
 def submit(task_id: int):
     """Submit the form: complete the task (or, for a delegate, return the proposal for sign-off)."""
     task = load_task(task_id)
-    eng = engine()
-    actor = current_user.actor
-    if not access.may_act_on(actor, task):
+    if not access.may_act_on(current_user.actor, task):
         access.deny(_("您不能办理事项 %(id)s", id=task_id))
-    expected = expected_row_version()
-    schema, ui = _form_parts(task)
-    store = FileStore(Path(current_app.config["GREENFLOW"].upload_dir))
-    parsed = formkit.parse_submission(schema or {"type": "object", "properties": {}}, ui, request.form,
-                                      request.files, store, current=task.get("draft") or {})
-    with PendingUploads(store, parsed.files) as pending:  # discarded unless kept below
-        errors: dict[str, str] = {}
-        if parsed.action:  # add or remove a row of a repeated group: show the form again, validate nothing
-            pending.forget(parsed.values, errors)
-            return render_task(task, values=parsed.values, errors=errors)
-        errors = unknown_kept_files(parsed.files, task["instance_id"])
-        if parsed.errors or errors:
-            errors.update(formkit.validation_errors(schema or {}, parsed, form_name=task["name"]))
-            pending.forget(parsed.values, errors)
-            return render_task(task, values=parsed.values, errors=errors, status=422)
-        try:
-            if task["owner"] and task["assignee"] == actor.username:
-                eng.resolve_delegation(task_id, parsed.data, actor=actor, note=request.form.get("note", ""))
-                message = _("已提交拟办意见，退回委派人签发")
-            else:
-                eng.complete(task_id, parsed.data, actor=actor, expected_row_version=expected)
-                message = _("已办理：%(name)s", name=task["name"])
-        except InvalidInput as exc:
-            errors = dict(exc.fields or {"data": exc.message})
-            pending.forget(parsed.values, errors)
-            return render_task(task, values=parsed.values, errors=errors, status=422)
-        pending.keep(task["instance_id"], by=actor.username)
-    flash(message, "success")
-    return redirect(url_for("portal.index") if actor.has_role("applicant") else url_for("inbox.index"))
+    if task["role"] == "applicant" and current_user.actor.holds(task["role"], task["scope"]):
+        from web.blueprints.portal import render_own_task
+
+        return submit_form(task, render_own_task, url_for("portal.index"), conflict_message=conflict_message)
+    done = url_for("portal.index") if current_user.actor.has_role("applicant") else url_for("inbox.index")
+    return submit_form(task, render_task, done, conflict_message=conflict_message)
 
 
 def _action(task_id: int, run, message: str):
+    """Run an action on the task; a colleague's action that won (409) is said plainly, on the page."""
     load_task(task_id)
-    run(current_user.actor)
+    try:
+        run(current_user.actor)
+    except Conflict:
+        flash(conflict_message(task_id), "error")
+        return render_task(load_task(task_id), status=409)
     flash(message, "success")
     return redirect(_back(task_id), code=303)
 
@@ -217,8 +198,12 @@ def release(task_id: int):
 def transfer(task_id: int):
     to, note = request.form.get("to_user", ""), request.form.get("note", "")
     load_task(task_id)
-    engine().transfer(task_id, to, actor=current_user.actor, note=note)
-    flash(_("已转办给 %(user)s", user=to), "success")
+    try:
+        engine().transfer(task_id, to, actor=current_user.actor, note=note)
+    except Conflict:
+        flash(conflict_message(task_id), "error")
+        return render_task(load_task(task_id), status=409)
+    flash(_("已转办给 %(user)s", user=who(to)), "success")
     return redirect(url_for("inbox.index"), code=303)
 
 
@@ -227,7 +212,7 @@ def transfer(task_id: int):
 def delegate(task_id: int):
     to, note = request.form.get("to_user", ""), request.form.get("note", "")
     return _action(task_id, lambda a: engine().delegate(task_id, to, actor=a, note=note),
-                   _("已委派给 %(user)s，办理后退回您签发", user=to))
+                   _("已委派给 %(user)s，办理后退回您签发", user=who(to)))
 
 
 @bp.post("/<int:task_id>/cc")

@@ -12,6 +12,11 @@
  * its source is completed and its target completed or current (styles: css/diagram.css).
  * After each import the panel carries data-diagram-ready="1" and data-diagram-process="<id>";
  * on an error the message is shown in the panel and data-diagram-error="1" is set.
+ *
+ * Readable by default: the panel opens on the diagram holding the current step (the page's task,
+ * data-diagram-focus="<bpmn id>", if given) and shows that step's region near 1:1, centred on its
+ * lane (data-diagram-view="focus"); a button switches to the whole diagram and back
+ * (data-diagram-view="whole"). A finished instance, with no current step, shows the whole diagram.
  */
 (function () {
   'use strict';
@@ -89,6 +94,60 @@
 
   var MIN_HEIGHT = 240;
   var MAX_HEIGHT = 560;
+  var FOCUS_HEIGHT = 300;   /* the current step's region, readable: at most 1:1, at least half size */
+  var FOCUS_PADDING = 60;
+  var FOCUS_MIN_SCALE = 0.5;
+
+  /* The shapes of ``ids`` drawn in the viewer (ids of other diagrams are skipped). */
+  function shapesOf(viewer, ids) {
+    var registry = viewer.get('elementRegistry');
+    return ids.map(function (id) { return registry.get(id); })
+      .filter(function (el) { return el && el.waypoints === undefined && el.width > 0; });
+  }
+
+  function boundsOf(shapes) {
+    var x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+    shapes.forEach(function (el) {
+      x1 = Math.min(x1, el.x); y1 = Math.min(y1, el.y);
+      x2 = Math.max(x2, el.x + el.width); y2 = Math.max(y2, el.y + el.height);
+    });
+    return {x: x1, y: y1, width: x2 - x1, height: y2 - y1};
+  }
+
+  /* The smallest lane (or pool) around a point: the region the current step belongs to. */
+  function laneAround(viewer, cx, cy) {
+    var best = null;
+    viewer.get('elementRegistry').filter(function (el) {
+      return el.type === 'bpmn:Lane' || el.type === 'bpmn:Participant';
+    }).forEach(function (el) {
+      if (cx >= el.x && cx <= el.x + el.width && cy >= el.y && cy <= el.y + el.height &&
+          (!best || el.width * el.height < best.width * best.height)) { best = el; }
+    });
+    return best;
+  }
+
+  /* Shows the current step(s) readable: near 1:1, centred, with their lane when it fits. False if
+     none of ``ids`` is in this diagram. */
+  function focusOn(viewer, container, ids) {
+    var shapes = shapesOf(viewer, ids);
+    if (!shapes.length) { return false; }
+    var canvas = viewer.get('canvas');
+    container.style.height = FOCUS_HEIGHT + 'px';
+    canvas.resized();
+    var box = boundsOf(shapes);
+    var width = container.clientWidth || 600;
+    var height = container.clientHeight || FOCUS_HEIGHT;
+    var scale = Math.min(1, width / (box.width + 2 * FOCUS_PADDING), height / (box.height + 2 * FOCUS_PADDING));
+    scale = Math.max(FOCUS_MIN_SCALE, scale);
+    var viewWidth = width / scale;
+    var viewHeight = height / scale;
+    var cx = box.x + box.width / 2;
+    var cy = box.y + box.height / 2;
+    var lane = laneAround(viewer, cx, cy);
+    if (lane && lane.height <= viewHeight) { cy = lane.y + lane.height / 2; }
+    canvas.viewbox({x: cx - viewWidth / 2, y: cy - viewHeight / 2, width: viewWidth, height: viewHeight});
+    return true;
+  }
 
   /* Gives the canvas the height the diagram needs at the panel's width (within bounds), then fits. */
   function fit(viewer, container) {
@@ -106,7 +165,7 @@
     var bar = element('div', 'diagram-toolbar');
     [['zoom-in', '+', function () { viewer.get('zoomScroll').stepZoom(1); }],
       ['zoom-out', '\u2212', function () { viewer.get('zoomScroll').stepZoom(-1); }],
-      ['fit', '\u2922', function () { fit(viewer, container); }]].forEach(function (spec) {
+      ['fit', '\u2922', function () { panel.greenflowDiagram.showWhole(); }]].forEach(function (spec) {
       var button = element('button', 'diagram-' + spec[0], spec[1]);
       button.type = 'button';
       button.title = message(panel, spec[0], spec[0]);
@@ -125,7 +184,45 @@
     this.canvas = null;
     this.index = -1;
     this.token = 0;
+    this.focusId = node.getAttribute('data-diagram-focus') || '';
+    this.whole = false;  /* false: the current step's region (the default); true: the whole diagram */
+    this.toggle = null;
   }
+
+  /* The focus: the page's task if this diagram has it, else the diagram's current elements. */
+  Panel.prototype.focusIds = function (diagram) {
+    var current = asList(diagram.current);
+    if (this.focusId && current.indexOf(this.focusId) >= 0) { return [this.focusId]; }
+    return current;
+  };
+
+  /* The diagram to open with: the one holding the page's task, else the first with a current step. */
+  Panel.prototype.firstIndex = function () {
+    var self = this;
+    var found = -1;
+    this.diagrams.forEach(function (d, i) {
+      if (found < 0 && self.focusId && asList(d.current).indexOf(self.focusId) >= 0) { found = i; }
+    });
+    this.diagrams.forEach(function (d, i) { if (found < 0 && asList(d.current).length) { found = i; } });
+    return found >= 0 ? found : 0;
+  };
+
+  Panel.prototype.layout = function () {
+    var diagram = this.diagrams[this.index];
+    var focused = !this.whole && diagram && focusOn(this.viewer, this.canvas, this.focusIds(diagram));
+    if (!focused) { fit(this.viewer, this.canvas); }
+    this.node.setAttribute('data-diagram-view', focused ? 'focus' : 'whole');
+    if (this.toggle) {
+      var canFocus = diagram && shapesOf(this.viewer, this.focusIds(diagram)).length > 0;
+      this.toggle.hidden = !canFocus;
+      this.toggle.textContent = focused ? message(this.node, 'whole', 'Whole diagram') : message(this.node, 'focus', 'Current step');
+    }
+  };
+
+  Panel.prototype.showWhole = function () {
+    this.whole = true;
+    this.layout();
+  };
 
   Panel.prototype.fail = function (err) {
     var detail = err && err.message ? err.message : String(err);
@@ -169,7 +266,7 @@
       return Promise.resolve();
     }
     this.build();
-    return this.select(0);
+    return this.select(this.firstIndex());
   };
 
   Panel.prototype.build = function () {
@@ -201,11 +298,19 @@
         textRenderer: {defaultStyle: {fontFamily: FONT_FAMILY}, externalStyle: {fontFamily: FONT_FAMILY}}
       });
       this.canvas.appendChild(toolbar(node, this.viewer, this.canvas));
+      this.toggle = element('button', 'diagram-toggle secondary');
+      this.toggle.type = 'button';
+      this.toggle.setAttribute('data-testid', 'diagram-toggle');
+      this.toggle.addEventListener('click', function () {
+        self.whole = !self.whole;
+        self.layout();
+      });
+      node.insertBefore(this.toggle, this.canvas);
       var timer = null;
       window.addEventListener('resize', function () {
         window.clearTimeout(timer);
         timer = window.setTimeout(function () {
-          if (self.node.getAttribute('data-diagram-ready') === '1') { fit(self.viewer, self.canvas); }
+          if (self.node.getAttribute('data-diagram-ready') === '1') { self.layout(); }
         }, 150);
       });
     }
@@ -230,7 +335,7 @@
       .then(function () {
         if (token !== self.token) { return; } // another tab was chosen meanwhile
         applyMarkers(self.viewer, diagram);
-        fit(self.viewer, self.canvas);
+        self.layout();
         showStatus(node, '', false);
         node.setAttribute('data-diagram-ready', '1');
       })
