@@ -190,16 +190,18 @@ def _collect_props(schema: Any, found: dict[str, dict]) -> None:
     _collect_props(schema.get("items"), found)
 
 
-# Definition versions never change: their labels are read once per database and version.
-_VERSIONS: dict[tuple[str, int], Version] = {}
+# Definition versions never change: their labels are read once (by database, id and content).
+_VERSIONS: dict[tuple[str, int, str], Version] = {}
 _VERSIONS_KEPT = 16
 
 
 def load_versions(session, version_ids: set[int]) -> dict[int, Version]:
     """The labels of these definition versions (cached: a version is immutable)."""
     url = str(session.get_bind().url)
-    versions = {v: _VERSIONS[(url, v)] for v in version_ids if (url, v) in _VERSIONS}
-    missing = set(version_ids) - set(versions)
+    keys = {vid: (url, vid, sha) for vid, sha in session.execute(
+        select(DefinitionVersion.id, DefinitionVersion.sha256).where(DefinitionVersion.id.in_(version_ids)))}
+    versions = {vid: _VERSIONS[key] for vid, key in keys.items() if key in _VERSIONS}
+    missing = set(keys) - set(versions)
     for row in session.scalars(select(DefinitionVersion).where(DefinitionVersion.id.in_(missing))) if missing else []:
         files = {f.path: f.content for f in row.files}
         forms = {path: json.loads(content) for path, content in files.items() if path.endswith(".json")}
@@ -209,7 +211,7 @@ def load_versions(session, version_ids: set[int]) -> dict[int, Version]:
         versions[row.id] = Version(row.id, row.meta, forms, numbers, files)
         if len(_VERSIONS) >= _VERSIONS_KEPT:
             _VERSIONS.clear()
-        _VERSIONS[(url, row.id)] = versions[row.id]
+        _VERSIONS[keys[row.id]] = versions[row.id]
     return versions
 
 

@@ -159,10 +159,16 @@ def selected(session, plan: plans.Plan, selection: Selection) -> Iterator[list[t
             yield found
 
 
-def _chunks(session, plan: plans.Plan, selection: Selection) -> Iterator[list]:
-    query = (select(ProcessInstance).options(undefer(ProcessInstance.state))
-             .where(ProcessInstance.process_id == plan.process_id, ProcessInstance.status.in_(RUNNING),
-                    ProcessInstance.version_id >= plan.source.first_definition_version)
+def selected_ids(session, plan: plans.Plan, selection: Selection) -> list[int]:
+    """The ids of the selected running instances on the plan's source version (what a job migrates)."""
+    if selection.positions:  # where an instance stands is only in its stored state
+        return [row.id for chunk in selected(session, plan, selection) for row, _, _ in chunk]
+    return list(session.scalars(_query(plan, selection, select(ProcessInstance.id))))
+
+
+def _query(plan: plans.Plan, selection: Selection, query):
+    query = (query.where(ProcessInstance.process_id == plan.process_id, ProcessInstance.status.in_(RUNNING),
+                         ProcessInstance.version_id >= plan.source.first_definition_version)
              .order_by(ProcessInstance.id))
     if plan.source.last_definition_version is not None:
         query = query.where(ProcessInstance.version_id <= plan.source.last_definition_version)
@@ -175,6 +181,11 @@ def _chunks(session, plan: plans.Plan, selection: Selection) -> Iterator[list]:
         query = query.where(ProcessInstance.created_at >= _china_midnight(selection.started_from))
     if selection.started_to:
         query = query.where(ProcessInstance.created_at < _china_midnight(selection.started_to + dt.timedelta(days=1)))
+    return query
+
+
+def _chunks(session, plan: plans.Plan, selection: Selection) -> Iterator[list]:
+    query = _query(plan, selection, select(ProcessInstance).options(undefer(ProcessInstance.state)))
     chunk: list = []
     for row in session.scalars(query.execution_options(yield_per=CHUNK)):
         chunk.append(row)

@@ -47,7 +47,7 @@ def create_job(engine, *, process_id: str, from_number: int, to_number: int, map
     now = engine.clock.now()
     with engine.db.session() as session:
         plan = plans.build(session, engine.specs, process_id, from_number, to_number, mapping)
-        instance_ids = [row.id for chunk in dryrun.selected(session, plan, selection) for row, _, _ in chunk]
+        instance_ids = dryrun.selected_ids(session, plan, selection)
     if not instance_ids:
         raise Conflict("没有符合条件的运行中实例 / no running instance on the source version matches the selection",
                        fields={"selection": "empty"})

@@ -33,7 +33,11 @@ def test_the_worker_runs_a_job_each_instance_in_its_own_command(mig, tmp_path):
     assert (job["status"], job["total"], job["counts"]["pending"]) == ("pending", 5, 5)
     assert all(version_of(mig, iid) == 1 for iid in iids.values())  # nothing moves before the worker runs it
 
-    TimerWorker(mig, name="w1").tick()
+    worker = TimerWorker(mig, name="w1")
+    try:
+        worker.tick()
+    finally:
+        worker.close()  # frees the leader lock (a PostgreSQL advisory lock held by a connection)
 
     view = jobs.job_view(mig, job["id"])
     assert view["status"] == "completed" and view["counts"]["migrated"] == 4 and view["counts"]["refused"] == 1

@@ -58,7 +58,11 @@ def test_the_owner_plans_dry_runs_and_starts_a_migration_the_worker_runs(site, t
     job_id = int(started.headers["Location"].rsplit("job=", 1)[1])
     waiting = page_text(me.get(started.headers["Location"]))
     assert "等待执行" in waiting and 'http-equiv="refresh"' in waiting
-    TimerWorker(eng, name="w1").tick()
+    worker = TimerWorker(eng, name="w1")
+    try:
+        worker.tick()
+    finally:
+        worker.close()  # frees the leader lock (a PostgreSQL advisory lock held by a connection)
     done = page_text(me.get(f"/modeler/mig_app/migrations?job={job_id}"))
     assert "已完成" in done and "已迁移 2" in done and 'http-equiv="refresh"' not in done
     assert f'data-instance="{site.iids["county"]}" data-status="migrated"' in done
