@@ -66,7 +66,10 @@ class TimerWorker:
         # The daily history checkpoint (engine.evidence.checkpoints; docs/audit-evidence.md).
         self.jobs.append(lambda: checkpoints.create_if_due(engine.db, by=CHECKPOINT_ACTOR, now=engine.clock.now()))
         # Instance migration jobs, a slice of each tick (engine.migration.jobs; docs/migration.md).
-        self.jobs.append(lambda: migration_jobs.run_jobs(engine, runner=self.name,
+        # (The name is bound here, not read from ``self``: a job that holds the worker would keep
+        # it, and its PostgreSQL leader lock, alive until the garbage collector runs.)
+        name = self.name
+        self.jobs.append(lambda: migration_jobs.run_jobs(engine, runner=name,
                                                          budget_seconds=MIGRATION_SECONDS_PER_TICK))
 
     # --- one round -------------------------------------------------------------------

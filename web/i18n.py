@@ -100,6 +100,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(lang=lang, pick=pick, localized=localized, term=term,
                                  lang_switch_url=lang_switch_url)
     from web import vocab  # imported here: vocab builds on this module
+    from web.timeline import person_name
 
-    app.jinja_env.globals.update(vocab_actor=vocab.actor_label)
+    app.jinja_env.globals.update(vocab_actor=vocab.actor_label, person_name=person_name)
     app.jinja_env.filters.update(china_time=china_time, china_date=china_date)

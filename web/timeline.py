@@ -66,6 +66,12 @@ def people_of(usernames: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def person_name(username: str | None) -> str:
+    """One person as pages show them (系统, 公众, name and unit; never the username). A template
+    global: ``{{ person_name(row.imported_by) }}``. For a list, ``people_of`` once is cheaper."""
+    return vocab.actor_label(username, people_of([username] if username else []))
+
+
 def _with_unit(display: str, role: str | None, scope: str | None) -> str:
     if not role or role == "applicant":
         return display or pick("申报单位", "Applicant")

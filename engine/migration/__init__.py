@@ -12,5 +12,6 @@ commands import the checks):
 - ``models`` — ``migration_job`` and ``migration_item``.
 
 ``engine.commands.MigrateInstance`` migrates one instance through the ordinary command path.
-``workflow`` is the only module here that imports SpiffWorkflow.
+``diff`` (how two versions correspond), ``workflow`` (moving a workflow) and ``positions`` (reading
+stored states for the dry-run) are the modules here that import SpiffWorkflow.
 """

@@ -21,8 +21,11 @@ from tests.browser.conftest import login, screenshot
 
 pytestmark = pytest.mark.browser
 
-U2, U6 = demo.UNITS[1], demo.UNITS[5]
-U10, U13 = demo.LISTED_UNITS[0], demo.LISTED_UNITS[3]  # listed city units of 汇川区 520303, 平坝区 520403
+U6 = demo.UNITS[5]
+U4 = demo.UNITS[3]  # 七星关区 520502: its demo application is at the province; a national one is this module's
+U10, U13 = demo.LISTED_UNITS[0], demo.LISTED_UNITS[3]  # listed city units of 汇川区 520303, 平坝区 520403:
+# their province-level applications are this module's own
+REASON = "请补充能源计量器具配备情况"
 
 LANDINGS = [  # (username, where they land, what the page says, screenshot name)
     ("county-520302", "/inbox/", "全部待办", "official"),
@@ -34,10 +37,24 @@ LANDINGS = [  # (username, where they land, what the page says, screenshot name)
 ]
 
 
-def apply_province(demo_site, unit) -> int:
-    """A province-level application of a listed city unit: a new task at its county's review."""
-    data = demo.application_data(unit, target_level="province")
+def apply_province(demo_site, unit, level: str = "province") -> int:
+    """An application of ``unit`` at ``level`` beside its demo one: a new task at its county's review."""
+    data = demo.application_data(unit, target_level=level)
     return demo_site.engine.start("green_application", data, actor=demo.applicant(demo_site.engine, unit)).instance_id
+
+
+def returned_for_amendment(demo_site, unit) -> int:
+    """A national-level application of ``unit`` its county returned for amendment (退回修改)."""
+    from sqlalchemy import select
+
+    from engine.models import HumanTask
+
+    iid = apply_province(demo_site, unit, "national")
+    engine = demo_site.engine
+    with engine.db.session() as session:
+        review = session.scalar(select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.status == "open"))
+    engine.complete(review.id, {"decision": "return", "reason": REASON}, actor=engine.actor(f"county-{unit.county}"))
+    return iid
 
 
 def log_out(page) -> None:
@@ -124,8 +141,9 @@ def test_the_colleague_who_opens_it_second_reads_who_has_it(browser, live_server
         second.close()
 
 
-def test_an_enterprise_amends_from_the_portal(page):
-    login(page, f"ent-{U2.key.lower()}")
+def test_an_enterprise_amends_from_the_portal(page, demo_site):
+    returned_for_amendment(demo_site, U4)
+    login(page, f"ent-{U4.key.lower()}")
     expect(page).to_have_url(re.compile(r"/portal/$"))
     todo = page.locator("[data-testid=to-do]")
     expect(todo).to_contain_text("修改申报材料")
@@ -133,7 +151,8 @@ def test_an_enterprise_amends_from_the_portal(page):
     todo.locator("a").first.click()
     expect(page).to_have_url(re.compile(r"/portal/tasks/\d+$"))
     reason = page.locator("[data-testid=return-reason]")
-    expect(reason).to_contain_text("请补充能源计量器具配备情况")  # the reason on top, in the applicant's words
+    expect(reason).to_contain_text(REASON)  # the reason on top, with who gave it
+    expect(reason).to_contain_text("七星关区工信局")
     expect(page.locator("[data-testid=deadline]")).to_contain_text("办理期限")
     expect(page.locator("[data-testid=kept-files]")).to_be_visible()
     main = page.locator("main")
@@ -171,8 +190,12 @@ def test_the_main_pages_in_english(page, demo_site):
     assert "Green list application" in options and "绿色制造名单申报" not in options
     expect(page.locator("table[data-testid=inbox]")).not_to_contain_text("审核")  # task names in English too
     screenshot(page, "usability-inbox-en")
+    log_out(page)
+    login(page, "expert")  # opening claims: the expert's 专家评审 of the demo, which no other test takes
+    page.goto("/inbox/?lang=en")
     page.locator("table[data-testid=inbox] tbody tr a").first.click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("[data-testid=task-title]")).to_contain_text("Expert review")
     screenshot(page, "usability-task-en")
     log_out(page)
     login(page, f"ent-{U6.key.lower()}")

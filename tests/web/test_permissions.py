@@ -29,7 +29,8 @@ APPLICATION = demo.application_data(U1)
 # Templates: {iid} U1's instance, {tid} its county review task, {sha} its file, {nid} U6's notice,
 # {otid} the city's 核实异议 task of that notice and {oid} its objection (whose evidence is the file {sha}).
 ROUTES = [
-    ("GET", "/", None, "AAAAAA"),
+    ("GET", "/", None, "RRRRRR"),  # each to the page of their work (the visitor: the notices)
+    ("GET", "/favicon.ico", None, "AAAAAA"),
     ("GET", "/healthz", None, "AAAAAA"),
     ("GET", "/auth/login", None, "AAAAAA"),
     ("POST", "/auth/login", {"username": "nobody", "password": "x"}, "LLLLLL"),  # 401: wrong password
@@ -53,6 +54,8 @@ ROUTES = [
     ("GET", "/portal/apply", None, "LADDDD"),
     ("POST", "/portal/apply", {}, "LADDDD"),
     ("GET", "/portal/applications/{iid}", None, "LADDDD"),
+    ("GET", "/portal/tasks/{tid}", None, "LDDDDD"),  # an applicant's own steps only; {tid} is the county's
+    ("POST", "/portal/tasks/{tid}", {}, "LDDDDD"),
     ("GET", "/public/", None, "RRRRRR"),  # to the notices
     ("GET", "/public/notices", None, "AAAAAA"),
     ("GET", "/public/notices/{nid}", None, "AAAAAA"),

@@ -27,7 +27,9 @@ def directives(csp: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("path,status", [
-    ("/", 200),  # an HTML page
+    ("/public/notices", 200),  # an HTML page
+    ("/", 302),  # to the notices (a visitor's landing page)
+    ("/favicon.ico", 200),
     ("/healthz", 200),  # JSON
     ("/api/v1/openapi.json", 200),  # the API's JSON
     ("/api/v1/me", 401),  # an API error

@@ -23,7 +23,7 @@ from web.objections import REVIEW_TASKS, evidence_download_name, objection_of, o
 from web.status import status_label_of
 from web.submission import start_form_entries
 from web.task_forms import due_in_working_days, form_parts, submit_form
-from web.timeline import people_of, timeline_for
+from web.timeline import people_of, person_name, timeline_for
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -139,7 +139,7 @@ def conflict_message(task_id: int) -> str:
 
 def who(username: str | None) -> str:
     """A person as the page shows them: name and unit, 系统 or 公众 (never a username)."""
-    return vocab.actor_label(username, people_of([username] if username else []))
+    return person_name(username)
 
 
 @bp.get("/<int:task_id>")
