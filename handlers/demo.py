@@ -241,7 +241,8 @@ def seed_applications(engine: WorkflowEngine, *, store_file: StoreFile | None = 
     made = []
     for label, unit, overrides, drive in steps:
         report = _attach(engine, store_file, demo_file_name(unit))
-        data = application_data(unit, year=engine.clock.now().year, report_file=f"sha256:{report.sha256}" if report else demo_file_name(unit),
+        data = application_data(unit, year=engine.clock.now().year,  # this year's notices are open (第十四条)
+                                report_file=f"sha256:{report.sha256}" if report else demo_file_name(unit),
                                 **overrides)
         actor = applicant(engine, unit)
         outcome = engine.start("green_application", data, actor=actor)

@@ -72,7 +72,7 @@ def test_a_form_change_bumps_the_processes_using_it_and_their_callers_only(wf_en
 
     shared = edit_form(files, "forms/miit_report.schema.json", description="报工信部")
     second = wf_engine.deploy_files(shared, deployed_by="owner", note="两个流程共用的表单", source="api")
-    assert second.changed == ["unit_change", "unit_incident"]
+    assert second.changed == ["credit_record", "unit_change", "unit_incident"]  # credit_record: issue 16
     assert numbers(wf_engine)["unit_change"] == 2 and numbers(wf_engine)["review_step"] == 2
 
 
@@ -145,7 +145,7 @@ def test_versions_of_bundles_deployed_before_them_are_backfilled(wf_engine, cloc
         deploy.store(s, deploy.analyse(files, known_roles=wf_engine.roles), deployed_by="old", now=clock.now())
         changed = edit_form(files, "forms/review.schema.json", title="变更")
         deploy.store(s, deploy.analyse(changed, known_roles=wf_engine.roles), deployed_by="old-2", now=clock.now())
-    assert wf_engine.backfill_versions() == 17 + 2
+    assert wf_engine.backfill_versions() == 18 + 2  # 18 shipped processes (credit_record: issue 16)
     assert wf_engine.backfill_versions() == 0
     with wf_engine.db.session() as s:
         rows = versions.versions_of(s, "review_step")

@@ -144,7 +144,7 @@ def test_the_replay_button_runs_a_replay_and_keeps_it(site):
     iid = upheld_objection(site.scenario)
     client = site.client(AUDITOR)
     response = client.post(f"/audit/instances/{iid}/replay", data={"step": "3"})
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/audit/instances/{iid}?step=3#replay")
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/audit/instances/{iid}?step=3#replay")
     page = text(client.get(f"/audit/instances/{iid}?step=3"))
     assert "重新执行完成：1 个实例，0 个不一致" in page and "1 个已重新执行，0 个不一致" in page
     with site.engine.db.session() as s:

@@ -103,9 +103,18 @@ ROUTES = [
     ("POST", "/audit/checkpoints", {}, "LDDDDA"),  # takes checkpoint 1 (for the auditor)
     ("GET", "/audit/checkpoints/1.txt", None, "LDDDDA"),
     ("GET", "/audit/checkpoints/public-key.pem", None, "LDDDDA"),
+    # 通知中心: every signed-in user reads and marks their own notifications (issue 15; marking one that is
+    # not yours is a 404: tests/web/test_notifications.py)
+    ("GET", "/notifications/", None, "LAAAAA"),
+    ("POST", "/notifications/read-all", {}, "LRRRRR"),  # back to the list
     ("GET", "/audit/export", None, "LDDDDA"),
     ("GET", "/audit/export/download", None, "LDDDDA"),  # 422: no format
     ("GET", "/audit/access-log", None, "LDDDDA"),
+    # 审计: the search, an instance's steps and its replay (issue 13) — auditors only
+    ("GET", "/audit/", None, "LDDDDA"),
+    ("GET", "/audit/instances/{iid}", None, "LDDDDA"),
+    ("GET", "/audit/instances/{iid}/diagram.json", None, "LDDDDA"),
+    ("POST", "/audit/instances/{iid}/replay", {}, "LDDDDA"),  # 303 back to the page with the result
     # the REST API: the same rules with bearer tokens
     ("GET", "/api/v1/openapi.json", None, "AAAAAA"),
     ("GET", "/api/v1/me", None, "LAAAAA"),
@@ -141,6 +150,9 @@ ROUTES = [
     ("GET", "/api/v1/audit/public-key", None, "LDDDDA"),
     ("GET", "/api/v1/audit/export", None, "LDDDDA"),  # 422: no format
     ("GET", "/api/v1/audit/access-log", None, "LDDDDA"),
+    ("GET", "/api/v1/audit/instances", None, "LDDDDA"),
+    ("GET", "/api/v1/audit/instances/{iid}/steps", None, "LDDDDA"),
+    ("POST", "/api/v1/audit/instances/{iid}/replay", {}, "LDDDDA"),
     # the modeler and deployments: process owners only; none of the six is one
     # (tests/web/test_modeler.py checks that the owner passes every one of these)
     ("GET", "/modeler/", None, "LDDDDD"),
@@ -230,13 +242,19 @@ def call(site, subject, person: str, method: str, template: str, body):
     return client.open(url, method=method, data=form)
 
 
+# Routes on one user's own rows, which no fixed id can sample for all six people: their permissions
+# are tested where those rows are made (nobody opens or marks another's notification).
+COVERED_ELSEWHERE = {("notifications.open_one", "POST"),  # tests/web/test_notifications.py
+                     ("notifications.read_one", "POST")}
+
+
 def test_every_route_is_in_the_table(site):
     adapter = site.app.url_map.bind("localhost")
     sample = {"iid": 1, "tid": 1, "sha": "ab" * 32, "nid": 1, "otid": 1, "oid": 1}
     listed = {(adapter.match(t.format(**sample), method=m)[0], m) for m, t, _, _ in ROUTES}
     routes = {(rule.endpoint, method) for rule in site.app.url_map.iter_rules() if rule.endpoint != "static"
               for method in rule.methods - {"HEAD", "OPTIONS"}}
-    assert routes - listed == set(), "routes missing from the permission table"
+    assert routes - listed - COVERED_ELSEWHERE == set(), "routes missing from the permission table"
 
 
 @pytest.mark.parametrize("person", PEOPLE)

@@ -149,7 +149,7 @@ def replay_instance(instance_id: int):
     target = {"instance_id": instance_id}
     if request.form.get("step", "").isdigit():
         target["step"] = int(request.form["step"])
-    return redirect(url_for("audit.instance", **target) + "#replay")
+    return redirect(url_for("audit.instance", **target) + "#replay", code=303)
 
 
 def _runs(trail: audit_steps.AuditTrail) -> list[ReplayRun]:
