@@ -20,9 +20,9 @@ from handlers.records import ApplicationRecord, Evaluator, Unit
 from web import access, formkit, vocab
 from web.attachments import PendingUploads, attachments_of, unknown_kept_files
 from web.extensions import engine
-from web.submission import start_form_entries
 from web.i18n import term
 from web.status import status_label_of, status_labels
+from web.submission import start_form_entries
 from web.task_forms import due_in_working_days, form_parts, initial_values, kept_filenames, submit_form
 from web.timeline import form_lookup, people_of, timeline_for
 from web.uploads import FileStore
