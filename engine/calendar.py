@@ -500,7 +500,7 @@ def start_day_counts() -> bool:
 
 def end_of_day(day: dt.date) -> dt.datetime:
     """Midnight at the end of ``day`` in China (24:00), in UTC."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=clock.CHINA).astimezone(clock.UTC)
+    return clock.end_of_china_day(day)
 
 
 def shipped_calendar() -> WorkingCalendar:

@@ -25,6 +25,23 @@ def isoformat_utc(value: dt.datetime | None) -> str | None:
     return value.isoformat()
 
 
+def start_of_china_day(day: dt.date) -> dt.datetime:
+    """00:00 of ``day`` in China, in UTC: the lower bound of a "from" date filter (inclusive).
+    Clamped to the smallest time a datetime holds, so no date a caller types can overflow."""
+    try:
+        return dt.datetime.combine(day, dt.time(0), tzinfo=CHINA).astimezone(UTC)
+    except OverflowError:
+        return dt.datetime.min.replace(tzinfo=UTC)
+
+
+def end_of_china_day(day: dt.date) -> dt.datetime:
+    """24:00 of ``day`` in China, in UTC: the upper bound of a "to" date filter (exclusive).
+    Clamped to the largest time a datetime holds (for 9999-12-31)."""
+    if day == dt.date.max:
+        return dt.datetime.max.replace(tzinfo=UTC)
+    return start_of_china_day(day + dt.timedelta(days=1))
+
+
 class Clock(Protocol):
     def now(self) -> dt.datetime:
         """The current time, timezone-aware, in UTC."""

@@ -20,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from engine.api import WorkflowEngine
-from engine.clock import CHINA, UTC
+from engine.clock import end_of_china_day, start_of_china_day
 from engine.evidence.logs import append_access
 from engine.evidence.models import AccessLogEntry
 from engine.errors import EngineError
@@ -107,8 +107,6 @@ class AccessQuery:
     per_page: int = 50
 
 
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=CHINA).astimezone(UTC)
 
 
 def access_page(eng: WorkflowEngine, query: AccessQuery) -> tuple[list[dict], int]:
@@ -121,9 +119,9 @@ def access_page(eng: WorkflowEngine, query: AccessQuery) -> tuple[list[dict], in
     if query.result:
         conditions.append(AccessLogEntry.result == query.result)
     if query.since:
-        conditions.append(AccessLogEntry.at >= _midnight(query.since))
+        conditions.append(AccessLogEntry.at >= start_of_china_day(query.since))
     if query.until:
-        conditions.append(AccessLogEntry.at < _midnight(query.until + dt.timedelta(days=1)))
+        conditions.append(AccessLogEntry.at < end_of_china_day(query.until))
     with eng.db.session() as session:
         total = session.scalar(select(func.count()).select_from(AccessLogEntry).where(*conditions)) or 0
         rows = session.scalars(select(AccessLogEntry).where(*conditions).order_by(AccessLogEntry.seq.desc())

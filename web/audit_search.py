@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from engine.clock import CHINA
+from engine.clock import end_of_china_day, start_of_china_day
 from engine.errors import EngineError, InvalidInput, NotFound, NotPermitted
 from engine.identity import Actor
 from engine.models import Event, HumanTask, InstanceFacet, ProcessInstance, UserAccount
@@ -152,18 +152,6 @@ class SearchQuery:
                    per_page=number("per_page", per_page_default, MAX_PER_PAGE))
 
 
-def _utc_midnight(day: dt.date | None, *, next_day: bool = False) -> dt.datetime | None:
-    """The start of ``day`` (or of the day after) in China, in UTC; None past what a datetime holds."""
-    if day is None:
-        return None
-    try:
-        if next_day:
-            day = day + dt.timedelta(days=1)
-        return dt.datetime.combine(day, dt.time(0), tzinfo=CHINA).astimezone(dt.timezone.utc)
-    except OverflowError:
-        return None
-
-
 def conditions(actor: Actor, query: SearchQuery, now: dt.datetime) -> list:
     iid = ProcessInstance.id
     found = [audited_instances(actor)]
@@ -189,12 +177,10 @@ def conditions(actor: Actor, query: SearchQuery, now: dt.datetime) -> list:
         _, _, key, value = OUTCOMES[query.outcome]
         found.append(exists().where(Event.instance_id == iid, Event.type == "instance_completed",
                                     Event.payload.contains(f'"{key}":"{value}"', autoescape=True)))
-    start = _utc_midnight(query.date_from)  # None: no bound (absent, or a day before any time we store)
-    if start is not None:
-        found.append(ProcessInstance.created_at >= start)
-    end = _utc_midnight(query.date_to, next_day=True)
-    if end is not None:
-        found.append(ProcessInstance.created_at < end)
+    if query.date_from is not None:
+        found.append(ProcessInstance.created_at >= start_of_china_day(query.date_from))
+    if query.date_to is not None:
+        found.append(ProcessInstance.created_at < end_of_china_day(query.date_to))
     if query.happened:
         found.append(_happened(query.happened, now))
     return found

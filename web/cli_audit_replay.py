@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from engine.clock import CHINA
+from engine.clock import start_of_china_day
 from engine.replay.replayer import instance_ids, record_run, replay_many
 from web.access_log import record_cli_access
 from web.cli import _emit, json_option
@@ -27,7 +27,7 @@ def _since(value: str | None) -> dt.datetime | None:
         day = dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("a date is YYYY-MM-DD (China date)", param_hint="--since") from None
-    return dt.datetime.combine(day, dt.time(0), tzinfo=CHINA)
+    return start_of_china_day(day)
 
 
 @audit_group.command("replay")

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from engine.clock import CHINA, UTC
+from engine.clock import CHINA, UTC, end_of_china_day, start_of_china_day
 from engine.errors import InvalidInput
 from engine.exports.domain import Domain
 from engine.models import INSTANCE_STATUSES, Event, ProcessInstance
@@ -68,9 +68,9 @@ class ExportFilter:
         if self.status:
             conditions.append(ProcessInstance.status == self.status)
         if self.since:
-            conditions.append(ProcessInstance.created_at >= _china_midnight(self.since))
+            conditions.append(ProcessInstance.created_at >= start_of_china_day(self.since))
         if self.until:
-            conditions.append(ProcessInstance.created_at < _china_midnight(self.until + dt.timedelta(days=1)))
+            conditions.append(ProcessInstance.created_at < end_of_china_day(self.until))
         if self.instance_ids:
             conditions.append(ProcessInstance.id.in_(self.instance_ids))
         return and_(True, *conditions)
@@ -80,8 +80,6 @@ class ExportFilter:
                       else value) for key, value in asdict(self).items() if value not in (None, ())}
 
 
-def _china_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=CHINA).astimezone(UTC)
 
 
 @dataclass(frozen=True)

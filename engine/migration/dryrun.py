@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from engine import calendar, runtime, state
-from engine.clock import CHINA, isoformat_utc, use_clock
+from engine.clock import end_of_china_day, isoformat_utc, start_of_china_day, use_clock
 from engine.commands import runner
 from engine.commands._base import InstanceRun
 from engine.identity import system_actor
@@ -178,9 +178,9 @@ def _query(plan: plans.Plan, selection: Selection, query):
         pattern = f"%{selection.title}%"
         query = query.where(ProcessInstance.title.like(pattern) | ProcessInstance.business_key.like(pattern))
     if selection.started_from:
-        query = query.where(ProcessInstance.created_at >= _china_midnight(selection.started_from))
+        query = query.where(ProcessInstance.created_at >= start_of_china_day(selection.started_from))
     if selection.started_to:
-        query = query.where(ProcessInstance.created_at < _china_midnight(selection.started_to + dt.timedelta(days=1)))
+        query = query.where(ProcessInstance.created_at < end_of_china_day(selection.started_to))
     return query
 
 
@@ -196,8 +196,6 @@ def _chunks(session, plan: plans.Plan, selection: Selection) -> Iterator[list]:
         yield chunk
 
 
-def _china_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=CHINA)
 
 
 @dataclass
