@@ -74,7 +74,8 @@ KINDS = {
     "city_consult": ("green_application", "city_consultation_decision", "研究部门意见（市级）", "city_official",
                      "consultation_decision.schema.json", 10),
     "province_review": ("review_step", "review", "审核", "province_official", "review.schema.json", 10),
-    "expert": ("green_application", "expert_review", "专家评审", "expert", "expert_review.schema.json", 15),
+    # a panel of three (第十八条): three tasks, each assigned to its drawn expert
+    "expert": ("expert_scoring", "expert_score", "专家评分", "expert", "expert_score.schema.json", 15),
     "site_check": ("green_application", "site_check", "现场核实", "province_official", "site_check.schema.json", 15),
     "province_consult": ("green_application", "province_consultation_decision", "研究部门意见（省级）",
                          "province_official", "consultation_decision.schema.json", 10),
@@ -222,7 +223,10 @@ def task_row(world: World, task_id: int, i: int, spec: tuple, role: str, scope: 
         due = now + rng.uniform(-6, 20) * DAY if due_days else None
         created = (due - (due_days * 1.4) * DAY) if due else now - rng.uniform(0, 20) * DAY
         row.update(status="open", created_at=max(created, world.created[i]), due_at=due)
-        if role != "applicant":
+        if role == "expert":  # a panel expert's score is assigned to them when drawn
+            names, w = world.staff(role, scope)
+            row["assignee"] = rng.choices(names, weights=w)[0]
+        elif role != "applicant":
             names, w = world.staff(role, scope)
             r = rng.random()
             if r < 0.15:
@@ -269,7 +273,7 @@ def task_rows(world: World, count: int, *, open_: bool, first_id: int):
         else:
             spec = KINDS[kind]
             role, scope = world.scope_of(i, spec[3])
-            specs = [(spec, role, scope)]
+            specs = [(spec, role, scope)] * (3 if kind == "expert" else 1)  # the panel's three scores
         for spec, role, scope in specs:
             if made >= count:
                 break

@@ -63,9 +63,11 @@ def build_year(url: str) -> None:
             session.add(Evaluator(id="EV001", name="黔绿评价咨询有限公司", legal_representative="王建国",
                                   national_qualified=True))
             session.flush()
+            demo.seed_expert_pool(session, now=clock.now())  # the expert panel is drawn from it (第十八条)
             from handlers.demo_records import publish_windows  # every application needs an open notice (第十四条)
 
-            publish_windows(session, 2026, now=clock.now(), opens_on=dt.date(2026, 1, 1))
+            for year in (2026, 2027):  # as the tests' ``green`` fixture: this year's notices and next year's
+                publish_windows(session, year, now=clock.now(), opens_on=dt.date(2026, 1, 1))
         test_whole_year.test_a_whole_year_of_the_province(Scenario(engine))
     finally:
         set_clock(previous)

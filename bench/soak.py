@@ -8,7 +8,7 @@ issued up front) and read HTML pages (a logged-in session each) for MINUTES:
 
 - applicants start green-manufacturing applications (city or province level), answer
   returns (修改申报材料) and read the status of their applications and their portal pages;
-- officials (county, city, the four bureaus, province, expert; a colleague or two) list
+- officials (county, city, the four bureaus, province, the pool's experts; a colleague or two) list
   their inbox, claim and complete tasks with valid form data (mostly pass, sometimes
   return), and read task, instance and inbox pages;
 - a seeder starts ``one_timer`` instances (tests/fixtures/timers; in this process through the
@@ -245,7 +245,8 @@ FORM_DATA = {  # form file -> valid data (the common answer)
     "review.schema.json": PASS,
     "bureau_opinion.schema.json": {"opinion": "no_objection"},
     "consultation_decision.schema.json": {"consultation_decision": "proceed", "consultation_reason": "意见已研究，继续办理"},
-    "expert_review.schema.json": {"expert_score": 88, "expert_opinion": "良好", "site_check_needed": True},
+    "expert_score.schema.json": {"conflict_of_interest": False, "expert_score": 88, "expert_opinion": "良好",
+                                 "site_check_needed": True},  # each drawn expert's own score (第十八条)
     "site_check.schema.json": {"site_check_passed": True, "site_check_date": "2026-03-10", "site_check_notes": "属实"},
     "objection_review.schema.json": {"upheld": False, "finding": "经核实，异议不成立", "reply": "经核实，异议不成立"},
     "amend.schema.json": {"amend_note": "已按要求补充能源计量器具配备情况"},
@@ -474,7 +475,8 @@ def personas(users: int, rng: random.Random) -> tuple[list[Persona], bool]:
         blocks.append([Persona("applicant", f"ent-{unit.key.lower()}", unit),
                        Persona("official", f"county-{unit.county}"), Persona("official", f"city-{city}")]
                       + [Persona("official", f"{short}-{city}") for short in ("eco", "emergency", "market", "tax")])
-    province = [Persona("official", name) for name in ("province", "expert", "prov-eco", "prov-emergency",
+    experts = [username for username, *_ in demo.EXPERTS]  # the pool: a panel draws three of them (第十八条)
+    province = [Persona("official", name) for name in ("province", *experts, "prov-eco", "prov-emergency",
                                                          "prov-market", "prov-tax")]
     order = blocks[0] + blocks[1] + (province if users >= 20 else []) + [p for b in blocks[2:] for p in b]
     if users < 20:

@@ -218,6 +218,7 @@ def _describe_process(file: str, root: etree._Element, process: etree._Element) 
             "due_in_days": props.get("dueInDays"),
             "due_in_working_days": props.get("dueInWorkingDays"),
             "deadline": props.get("deadline"),  # a name of config/deadlines.toml (engine.deadlines)
+            "assignee": props.get("assignee"),  # an expression giving the username the task is assigned to
             "schedule": props.get("schedule"),
             "schedule_catch_up_days": props.get("scheduleCatchUpDays"),
             "timer_start": tag == "startEvent" and node.find("bpmn:timerEventDefinition", NS) is not None,
@@ -260,7 +261,7 @@ def _expressions(process: etree._Element):
             el = owner(node)
             yield el.get("id"), node.sourceline, node.text or "", "eval"
     for node in process.iter(f"{{{SPIFF}}}property"):
-        if node.get("name") in ("scope", "roleExpression", "schedule"):
+        if node.get("name") in ("scope", "roleExpression", "schedule", "assignee"):
             el = owner(node)
             yield el.get("id"), node.sourceline, node.get("value") or "", "eval"
 

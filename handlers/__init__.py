@@ -50,7 +50,10 @@ from handlers import evaluators as _evaluators, cultivation as _cultivation  # n
 from handlers import deadlines as _deadlines  # noqa: F401,E402  (办理时限, config/deadlines.toml)
 from handlers import application_windows as _application_windows  # noqa: F401,E402  (申报通知, 第十四条)
 from handlers import credit_records as _credit_records  # noqa: F401,E402  (信用记录, 第二十七条第2—6项)
+from handlers import park_members as _park_members  # noqa: F401,E402  (入园企业, 第二十三、二十七条)
+from handlers import spot_checks as _spot_checks  # noqa: F401,E402  (现场抽查复核, 第二十六条)
 from handlers import interchange as _interchange  # noqa: F401,E402  (与绿色发展管理平台交换, 第八条)
+from handlers import experts as _experts  # noqa: F401,E402  (专家库与评审组, 第十八条)
 
 __all__ = [
     # reference data

@@ -19,7 +19,9 @@ from engine.identity import Actor, hash_password, upsert_user
 from engine.models import Attachment, HumanTask, ProcessInstance, UserAccount
 from handlers.divisions import PROVINCE, cities, counties_of, division
 from handlers.records import Evaluator, EvaluatorBan, NegativeRecord
+from handlers.rules.eligibility_examples import sample_evidence
 from handlers import demo_records
+from handlers import demo_parks_spot_checks
 from handlers.start import applicant_scope
 from handlers.uscc import make_uscc
 
@@ -65,14 +67,40 @@ LISTED_UNITS = [
 LISTED_LEVELS = {"U10": "city", "U11": "city", "U12": "province", "U13": "city", "U14": "province", "U15": "city"}
 
 
+# The expert pool (专家库, 第十八条): (username, name, fields, home division, evaluator). Every factory and
+# supply-chain application finds at least three experts after avoidance; parks and single industries fewer.
+EXPERTS = [
+    ("expert", "评审专家 李工", ["factory", "supply_chain", "39"], "520102", None),
+    ("expert-2", "评审专家 王工", ["factory", "park", "34"], "520302", None),
+    ("expert-3", "评审专家 张工", ["factory", "supply_chain", "30"], "520201", None),
+    ("expert-4", "评审专家 陈工", ["factory", "park"], "520402", "EV001"),
+    ("expert-5", "评审专家 刘工", ["39", "34", "35", "30", "supply_chain"], "522701", None),
+    ("expert-6", "评审专家 赵工", ["factory", "13", "14", "15", "park"], "520602", None),
+]
+
+
+def seed_expert_pool(session: Any, *, now: dt.datetime) -> None:
+    """Put the demo experts into the pool (idempotent; their accounts must exist)."""
+    from handlers.experts import ExpertProfile, save_profile
+
+    for username, _, fields, home, evaluator in EXPERTS:
+        if session.get(ExpertProfile, username) is None:
+            known = evaluator if evaluator and session.get(Evaluator, evaluator) is not None else None
+            save_profile(session, {"username": username, "fields": fields, "home_division": home,
+                                   "evaluator_id": known, "active": True}, actor="demo", now=now)
+
+
 def accounts() -> list[tuple[str, str, list[tuple[str, str]]]]:
     """(username, display name, grants) for every role and scope of the demo province."""
     rows: list[tuple[str, str, list[tuple[str, str]]]] = [
         ("province", "省工信厅 审核处", [("province_official", PROVINCE)]),
         ("province-b", "省工信厅 审核处 科员", [("province_official", PROVINCE)]),
         ("expert", "评审专家 李工", [("expert", PROVINCE)]),
+        *[(username, name, [("expert", PROVINCE)]) for username, name, *_ in EXPERTS[1:]],
         ("owner", "流程管理员", [("process_owner", PROVINCE)]),
         ("auditor", "审计人员", [("auditor", PROVINCE)]),
+        # An auditor who also holds the personal_data right: exports unmasked (docs/audit-evidence.md).
+        ("auditor-pd", "审计人员（可查阅个人信息）", [("auditor", PROVINCE), ("personal_data", PROVINCE)]),
     ]
     for role, (short, zh) in BUREAUS.items():
         rows.append((f"prov-{short}", f"省{zh}", [(role, PROVINCE)]))
@@ -88,6 +116,7 @@ def accounts() -> list[tuple[str, str, list[tuple[str, str]]]]:
     for unit in UNITS + LISTED_UNITS:
         rows.append((f"ent-{unit.key.lower()}", unit.name, [("applicant", applicant_scope(unit.credit_code))]))
     rows.append(("evaluator-ev001", "黔绿评价咨询有限公司", [("evaluator", "evaluator:EV001")]))
+    rows += demo_parks_spot_checks.accounts()  # a park's managing body (issue 16 item 3)
     return rows
 
 
@@ -140,6 +169,7 @@ def seed(engine: WorkflowEngine, *, password: str, store_file: StoreFile | None 
             session.add(NegativeRecord(credit_code=UNITS[6].credit_code, item=6,
                                        occurred_on=now.date() - dt.timedelta(days=400), note="失信被执行人（演示数据）",
                                        source="信用中国"))
+        seed_expert_pool(session, now=now)
         has_instances = session.scalar(select(HumanTask.id).limit(1)) is not None
         session.flush()  # this year's application notices (第十四条); MIIT's national one from April to June
         demo_records.publish_windows(session, now.year, now=now,
@@ -147,12 +177,16 @@ def seed(engine: WorkflowEngine, *, password: str, store_file: StoreFile | None 
     samples = [] if has_instances else seed_applications(engine, store_file=store_file)
     others = seed_other_processes(engine, store_file=store_file)
     others += demo_records.seed_records(engine)  # issue 16: one case of each
+    others += demo_parks_spot_checks.seed(engine)  # issue 16 items 3, 7: park members, a spot check
+    if not has_instances:  # 第十八条: a panel with a declared conflict (last, so earlier sample numbers stay)
+        others += _panel_sample(engine, store_file=store_file)
     users = len(accounts())
     lines = [
         "演示数据已就绪 / demo data ready",
         f"  accounts: {users} (every role and scope), password for all: {password}",
         "  e.g. county-520302 (红花岗区工信局), city-520300 (遵义市工信局), province (省工信厅), expert,",
         "       eco-520300 / tax-520300 (遵义市 bureaus), prov-eco, ent-u1 (an applicant), auditor, owner;",
+        "       auditor-pd is an auditor who may also export personal data unmasked;",
         "       every office has a colleague with the suffix -b (county-520302-b) for 转办 / 委派 / 抄送",
         "  pages: /inbox/ (officials), /portal/ (applicants), /public/notices (no login), /api/v1/openapi.json",
         "         (API tokens: greenflow tokens create USER --name NAME)",
@@ -174,6 +208,9 @@ def application_data(unit: DemoUnit, **overrides: Any) -> dict[str, Any]:
         "report_file": "自评价报告.pdf", "contact_name": "张经理", "contact_phone": "0851-88880000",
     }
     data.update(overrides)
+    # 第十、十一、十二条: evidence of the final unit type, unless the caller gives its own (or None).
+    evidence = sample_evidence(data["unit_type"], energy_tce=data.get("energy_tce"), energy_cert=data.get("energy_cert"))
+    data.update({k: v for k, v in evidence.items() if k not in overrides})
     return {k: v for k, v in data.items() if v is not None}
 
 
@@ -193,7 +230,28 @@ class Driver:
 
     def complete(self, bpmn_id: str, data: dict[str, Any]) -> None:
         task = self.open_task(bpmn_id)
-        self.engine.complete(task.id, data, actor=self.engine.actor(user_for(task.role, task.scope)))
+        data = self.acknowledging(bpmn_id, data)
+        self.engine.complete(task.id, data, actor=self.engine.actor(task.assignee or user_for(task.role, task.scope)))
+
+    def acknowledging(self, bpmn_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A review that passes gives its reason for each 原则上 flag (review_step refuses a pass
+        without them; docs/eligibility.md): the reasons of ``FLAG_REASONS``, else a plain one."""
+        if bpmn_id != "review" or data.get("decision") != "pass" or "flag_acks" in data:
+            return data
+        flags = (self.engine.instance(self.instance_id)["data"].get("eligibility") or {}).get("flags") or []
+        acks = {f["rule"]: FLAG_REASONS.get(f["rule"], "经核实，同意") for f in flags}
+        return {**data, "flag_acks": acks} if acks else data
+
+    def panel(self, answers: list[dict[str, Any]]) -> None:
+        """Answer the open 专家评分 tasks in draw order, each as its own expert (第十八条)."""
+        with self.engine.db.session() as session:
+            tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == self.instance_id,
+                                                           HumanTask.bpmn_id == "expert_score",
+                                                           HumanTask.status == "open").order_by(HumanTask.id)).all()
+        if len(tasks) != len(answers):
+            raise LookupError(f"instance {self.instance_id} has {len(tasks)} open expert scores, not {len(answers)}")
+        for task, answer in zip(tasks, answers):
+            self.engine.complete(task.id, answer, actor=self.engine.actor(task.assignee))
 
     def complete_in(self, bpmn_id: str, scope: str, data: dict[str, Any]) -> None:
         """Complete the open ``bpmn_id`` task of one scope (a campaign has one per unit and county)."""
@@ -218,6 +276,18 @@ def applicant(engine: WorkflowEngine, unit: DemoUnit) -> Actor:
 
 
 PASS = {"decision": "pass", "opinion": "材料齐全，符合要求"}
+# 第十条第3项 (原则上): the province sample (U4) misses its quota standard's advanced value; the county
+# and the city each pass it with their reason (docs/eligibility.md, the demo case of issue 16).
+EFFICIENCY_MISSED = {
+    "legal_status": "legal_person", "actually_producing": True, "evaluation_standard": "gbt36132",
+    "evaluation_score": 82.0, "evaluation_conforms": True, "efficiency_basis": "quota_advanced",
+    "efficiency_product": "速冻米面食品", "quota_standard": "DB52/T 1480—2019", "efficiency_reference": 95.0,
+    "efficiency_unit": "kgce/t", "efficiency_value": 98.6, "electricity_10k_kwh": 585.8422, "other_energy_tce": 1080.0,
+}
+FLAG_REASONS = {
+    "art10_item3_below_quota_level": "单位产品能耗高出先进值约4%，企业已实施余热回收改造并承诺次年达标，同意推荐",
+    "art22_province_needs_city_listing": "该企业已通过市级评价，市级名单尚未录入本平台，经核实同意",
+}
 NO_OBJECTION = {"opinion": "no_objection"}
 
 
@@ -232,7 +302,8 @@ def seed_applications(engine: WorkflowEngine, *, store_file: StoreFile | None = 
          lambda d: d.complete("review", {"decision": "return", "reason": "请补充能源计量器具配备情况"})),
         ("征求部门意见中（2/4 已答复）/ in consultation", UNITS[2], {}, _to_consultation_half),
         ("公示中 / in public notice", UNITS[5], {}, _to_notice),
-        ("省级专家评审中 / at province expert review", UNITS[3], {"target_level": "province"}, _to_expert_review),
+        ("省级专家评审中（评审组3名专家各自评分）/ at province expert review", UNITS[3], {"target_level": "province",
+         "factory_evidence": EFFICIENCY_MISSED}, _to_expert_review),
         ("不予受理（烟草，第五条）/ refused (tobacco)", UNITS[4], {}, lambda d: None),
         ("县级不予通过 / rejected at county", UNITS[8], {},
          lambda d: d.complete("review", {"decision": "reject", "reason": "能效水平未达到行业标杆（第十条第3项）"})),
@@ -268,8 +339,36 @@ def _to_notice(d: Driver) -> None:
 
 
 def _to_expert_review(d: Driver) -> None:
+    """County and city pass: the province has drawn a panel of three; each expert scores on their own."""
     d.complete("review", PASS)
     d.complete("review", PASS)
+
+
+SCORE = {"conflict_of_interest": False, "expert_score": 85, "expert_opinion": "节能降碳措施扎实，指标达到要求",
+         "site_check_needed": False}
+CONFLICT = {"conflict_of_interest": True, "conflict_reason": "本人曾为该企业提供节能诊断咨询服务"}
+
+
+def _panel_sample(engine: WorkflowEngine, *, store_file: StoreFile | None = None) -> list[tuple[int | None, str]]:
+    unit = UNITS[0]
+    report = _attach(engine, store_file, demo_file_name(unit))
+    data = application_data(unit, year=engine.clock.now().year, target_level="province",
+                            report_file=f"sha256:{report.sha256}" if report else demo_file_name(unit))
+    actor = applicant(engine, unit)
+    iid = engine.start("green_application", data, actor=actor).instance_id
+    if report is not None:
+        _record_attachment(engine, iid, "report_file", report, by=actor.username)
+    _panel_with_conflict_replaced(Driver(engine, iid))
+    return [(iid, f"{unit.name} 省级专家评审：一名专家声明利益冲突已回避并另行抽取替换，评审组已评完（第十八条），"
+                  f"待省级审核；评审组见 /experts/panels/{iid} / a panel expert withdrew and was replaced")]
+
+
+def _panel_with_conflict_replaced(d: Driver) -> None:
+    """第十八条: the first drawn expert declares a conflict and is replaced by a newly drawn one; the panel then
+    completes (score 84) and the application waits at the province review."""
+    _to_expert_review(d)
+    d.panel([CONFLICT, {**SCORE, "expert_score": 82}, {**SCORE, "expert_score": 88}])
+    d.panel([{**SCORE, "expert_score": 83, "expert_opinion": "资源综合利用水平较高"}])
 
 
 # --- samples of the other processes ----------------------------------------------------------

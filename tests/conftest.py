@@ -144,6 +144,7 @@ def green(wf_engine):
             upsert_user(s, username, display_name=name, grants=grants)
         s.add(Evaluator(id="EV001", name="黔绿评价咨询有限公司", legal_representative="王建国", national_qualified=True))
         s.flush()
+        demo.seed_expert_pool(s, now=wf_engine.clock.now())  # the expert pool (第十八条, docs/expert-panel.md)
         from handlers.demo_records import publish_windows  # every application needs an open notice (第十四条)
         now = wf_engine.clock.now()
         for year in (now.year, now.year + 1):  # this year's notices, and next year's open already

@@ -23,7 +23,8 @@ def test_the_bundle_passes_every_deploy_check():
         "green_application", "review_step", "bureau_consultation", "public_notice",
         "annual_table_campaign", "annual_table_filing", "complaint", "unit_change", "unit_incident", "list_publication", "national_recommendation",
         "evaluator_registry", "evaluator_finding", "evaluator_work_report", "evaluator_work_report_filing", "cultivation_plan", "cultivation_report",
-        "credit_record"}
+        "credit_record", "spot_check", "spot_check_site",
+        "expert_scoring"}  # 专家独立评分: one panel expert's score, called per expert (第十八条)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
@@ -33,7 +34,8 @@ def test_every_flow_node_and_flow_is_drawn(path):
     edges = {e.get("bpmnElement") for e in root.iterfind(".//bpmndi:BPMNEdge", NS)}
     process = root.find("bpmn:process", NS)
     nodes = [el.get("id") for el in process if etree.QName(el).localname not in
-             ("laneSet", "sequenceFlow", "extensionElements", "documentation")]
+             ("laneSet", "sequenceFlow", "extensionElements", "documentation",
+              "property")]  # a declared loop collection (bpmn:property) has no shape
     flows = [el.get("id") for el in process.iterfind("bpmn:sequenceFlow", NS)]
     lanes = [el.get("id") for el in process.iterfind(".//bpmn:lane", NS)]
     assert set(nodes) - drawn == set()

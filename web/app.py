@@ -59,6 +59,11 @@ def create_app(settings: dict | _config.Settings | None = None) -> Flask:
     app.register_blueprint(notifications.bp)
     from web.blueprints import records  # 名单事务: application notices, credit records, national platform (issue 16)
     app.register_blueprint(records.bp)
+    from web.blueprints import parks, spot_checks  # 入园企业 (第二十三、二十七条), 现场抽查复核 (第二十六条), issue 16
+    app.register_blueprint(parks.bp)
+    app.register_blueprint(spot_checks.bp)
+    from web.blueprints import experts  # 专家库与评审组 (第十八条), issue 16 item 4
+    app.register_blueprint(experts.bp)
     from web.api import init_app as init_api  # REST API /api/v1 (CSRF-exempt) + `greenflow tokens`
     init_api(app)
 

@@ -37,6 +37,14 @@ def nav_items() -> list[NavItem]:
         items.append((_("审计"), url_for("audit.search")))
     if any(actor.has_role(r) for r in ("county_official", "city_official", "province_official")):
         items.append((_("名单事务"), url_for("records.index")))  # 第八、十四、二十七条 (web/blueprints/records.py)
+    from web.blueprints.parks import sees_parks
+
+    if sees_parks(actor):
+        items.append((_("入园企业"), url_for("parks.index")))  # 第二十三、二十七条 (web/blueprints/parks.py)
+    if any(actor.has_role(r) for r in ("city_official", "province_official", "auditor")):
+        items.append((_("现场抽查"), url_for("spot_checks.index")))  # 第二十六条 (web/blueprints/spot_checks.py)
+    if actor.has_role("province_official"):
+        items.append((_("专家库"), url_for("experts.index")))  # 第十八条 (web/blueprints/experts.py)
     if actor.has_role("process_owner"):
         items.append((_("流程建模"), url_for("modeler.index")))
         items.append((_("工作日历"), url_for("admin.calendar_page")))

@@ -17,7 +17,7 @@ from flask_login import current_user
 from engine import calendar
 from engine.clock import CHINA
 from engine.errors import Conflict, EngineError, InvalidInput, StaleVersion
-from web import formkit
+from web import eligibility_form, formkit
 from web.api.inputs import MAX_ID
 from web.attachments import PendingUploads, unknown_kept_files
 from web.extensions import engine
@@ -31,6 +31,8 @@ def form_parts(task: dict) -> tuple[dict | None, dict | None]:
     """The task's JSON Schema and UI hints, from the version its instance runs."""
     eng = engine()
     schema = eng.form(task["version_id"], task["form"])
+    if eligibility_form.needs_instance_data(schema):  # one reason field per 原则上 flag (docs/eligibility.md)
+        schema = eligibility_form.expand_keyed(schema, eng.instance(task["instance_id"])["data"])
     ui_name = (task["form"] or "").replace(".schema.json", ".ui.json") if task["form"] else None
     ui = eng.form(task["version_id"], ui_name) if ui_name else None
     return schema, ui

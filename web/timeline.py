@@ -152,9 +152,28 @@ def _label(event: dict) -> str:
     return vocab.event_label(event["type"])
 
 
+# Answers sealed until an event: a panel expert's score shows once the whole panel has settled
+# (第十八条, docs/expert-panel.md), so no expert reads another's score before giving their own.
+SEALED_UNTIL = {"expert_score": "expert_panel_settled"}
+
+
+def sealed_completions(events: list[dict]) -> set[int]:
+    """Sequence numbers of completions whose answers are still sealed (also used by the API)."""
+    waiting: dict[str, list[int]] = {}
+    for event in events:
+        if event["type"] == "task_completed" and event.get("bpmn_id") in SEALED_UNTIL:
+            waiting.setdefault(SEALED_UNTIL[event["bpmn_id"]], []).append(event["seq"])
+        elif event["type"] in waiting:
+            del waiting[event["type"]]
+    return {seq for seqs in waiting.values() for seq in seqs}
+
+
 def timeline_of(events: list[dict], *, show_hidden: bool = False, forms: FormLookup | None = None,
                 people: Mapping[str, str] | None = None) -> list[TimelineItem]:
     """The events as timeline items; ``people`` defaults to a lookup of every account they name."""
+    sealed = sealed_completions(events)
+    events = [{**e, "payload": {**(e.get("payload") or {}), "data": {}}} if e["seq"] in sealed else e
+              for e in events]
     shown = [e for e in events if show_hidden or (e["type"] not in HIDDEN and e["type"] in vocab.EVENTS)]
     if people is None:
         people = people_of(_people_in(shown))

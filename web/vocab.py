@@ -130,6 +130,10 @@ EVENTS: dict[str, tuple[str, str]] = {
     "work_report_reviewed": ("审核年度工作情况", "Work report reviewed"),
     "work_report_reminders": ("提醒未填报机构", "Reminders sent"),
     "instance_migrated": ("迁移到新版本", "Moved to a new version"),
+    # 专家评审组 (第十八条, docs/expert-panel.md)
+    "expert_panel_drawn": ("抽取评审专家", "Expert panel drawn"),
+    "expert_panel_conflicts": ("专家回避，抽取替换", "Experts withdrew; replacements drawn"),
+    "expert_panel_settled": ("评审组结论", "Panel result"),
 }
 # Events a person does; every other event is the platform's doing (系统), whoever's command set it off.
 PERSON_EVENTS = frozenset({

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine import forms, runtime
 from engine.commands._base import Command, InstanceRun
@@ -29,9 +29,11 @@ def locate_task(task_id: int) -> Locate:
     """The instance that owns task ``task_id``, found and locked by the runner in one round trip."""
     if not isinstance(task_id, int) or isinstance(task_id, bool):
         raise NotFound(f"task {task_id!r} not found")
-    query = (select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-             .where(HumanTask.id == task_id))
-    return Locate(query, f"task {task_id}")
+    return Locate(_BY_TASK, f"task {task_id}", params={"task_id": task_id})
+
+
+_BY_TASK = (select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+            .where(HumanTask.id == bindparam("task_id")))
 
 
 def open_task_for(run: InstanceRun, task_id: int, *, action: str) -> HumanTask:

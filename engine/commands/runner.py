@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from engine import calendar, deadlines, history, incidents, runtime, services, state
 from engine.clock import use_clock
@@ -78,7 +78,12 @@ class WorkflowCache:
 
 @dataclass(frozen=True)
 class Locate:
-    """How a command finds its instance: a select of ``ProcessInstance`` and what to call it if absent."""
+    """How a command finds its instance: a select of ``ProcessInstance`` and what to call it if absent.
+
+    ``query`` is best a statement built once with bind parameters and ``params`` their values: a
+    statement object reused keeps its SQLAlchemy cache key, which costs more to compute than the
+    query takes to run.
+    """
 
     query: Any
     description: str
@@ -86,12 +91,34 @@ class Locate:
     # that is gone (already fired) as "nothing to do" instead of NotFound.
     skip_locked: bool = False
     missing_ok: bool = False
+    params: dict[str, Any] | None = None
 
     @classmethod
     def instance(cls, instance_id: int) -> "Locate":
         if not isinstance(instance_id, int) or isinstance(instance_id, bool):
             raise NotFound(f"process instance {instance_id!r} not found")
-        return cls(select(ProcessInstance).where(ProcessInstance.id == instance_id), f"process instance {instance_id}")
+        return cls(_BY_ID, f"process instance {instance_id}", params={"instance_id": instance_id})
+
+
+_BY_ID = select(ProcessInstance).where(ProcessInstance.id == bindparam("instance_id"))
+_LOCKING: dict[tuple[int, bool, bool], Any] = {}  # (id(query), for_update, skip_locked) -> (query, statement)
+
+
+def _locking(query, *, for_update: bool, skip_locked: bool):
+    """``query`` with the state column loaded and, off SQLite, ``FOR UPDATE``; built once per query object."""
+    key = (id(query), for_update, skip_locked)
+    entry = _LOCKING.get(key)
+    if entry is not None and entry[0] is query:
+        return entry[1]
+    # The state comes with the row: a command whose workflow is not cached (another process ran the
+    # last one) would otherwise pay a second round trip for the deferred column.
+    locking = query.options(undefer(ProcessInstance.state))
+    if for_update:
+        locking = locking.with_for_update(of=ProcessInstance, skip_locked=skip_locked)
+    if len(_LOCKING) > 256:  # queries built per call (not module constants): do not grow without end
+        _LOCKING.clear()
+    _LOCKING[key] = (query, locking)
+    return locking
 
 
 def lock_instance(session: Session, locate: Locate) -> ProcessInstance | None:
@@ -100,10 +127,10 @@ def lock_instance(session: Session, locate: Locate) -> ProcessInstance | None:
     Returns None only for a ``missing_ok`` locate whose row is gone or (``skip_locked``)
     held by another transaction; otherwise a missing row raises NotFound.
     """
-    query = locate.query
-    if session.get_bind().dialect.name != "sqlite":  # SQLite holds the write lock since BEGIN IMMEDIATE
-        query = query.with_for_update(of=ProcessInstance, skip_locked=locate.skip_locked)
-    instance = session.scalars(query).one_or_none()
+    # SQLite holds the write lock since BEGIN IMMEDIATE; elsewhere the row is locked FOR UPDATE.
+    query = _locking(locate.query, for_update=session.get_bind().dialect.name != "sqlite",
+                     skip_locked=locate.skip_locked)
+    instance = session.scalars(query, locate.params).one_or_none()
     if instance is None and not locate.missing_ok:
         raise NotFound(f"{locate.description} not found")
     return instance
@@ -257,15 +284,22 @@ class Derived:
     snapshot: Any = None  # the instance as its last step recorded it (engine.replay.recording.Snapshot)
 
 
+_TIMERS, _WAITS = Timer.__table__, MessageWait.__table__
+_READ_OPEN_TASKS = select(_TASKS.c.id, _TASKS.c.task_guid).where(_TASKS.c.instance_id == bindparam("iid"),
+                                                                 _TASKS.c.status == OPEN)
+_READ_TIMERS = select(_TIMERS.c.task_guid, _TIMERS.c.due_at).where(_TIMERS.c.instance_id == bindparam("iid"))
+_READ_WAITS = select(_WAITS.c.task_guid, _WAITS.c.message_name).where(_WAITS.c.instance_id == bindparam("iid"))
+
+
 def read_derived(session: Session, instance_id: int) -> Derived:
+    session.flush()  # what the handler changed through the ORM, before reading with Core
+    connection, params = session.connection(), {"iid": instance_id}
     derived = Derived()
-    for task_id, guid in session.execute(select(HumanTask.id, HumanTask.task_guid).where(
-            HumanTask.instance_id == instance_id, HumanTask.status == OPEN)):
+    for task_id, guid in connection.execute(_READ_OPEN_TASKS, params):
         derived.open_tasks[guid] = task_id
-    for guid, due in session.execute(select(Timer.task_guid, Timer.due_at).where(Timer.instance_id == instance_id)):
+    for guid, due in connection.execute(_READ_TIMERS, params):
         derived.timers[guid] = due  # UTCDateTime: always aware
-    for guid, name in session.execute(select(MessageWait.task_guid, MessageWait.message_name).where(
-            MessageWait.instance_id == instance_id)):
+    for guid, name in connection.execute(_READ_WAITS, params):
         derived.waits.add((guid, name))
     return derived
 
@@ -373,9 +407,13 @@ def _new_human_task(run: InstanceRun, task) -> dict:
     if not isinstance(scope, str) or not scope:
         raise RuntimeError(f"user task {process_id}/{bpmn_id}: scope expression gave {scope!r}, not an org code")
     due_at = task_due_at(meta, run.now)
+    # ``assignee``: an expression naming the one user the task is for (a panel expert's own score, 第十八条)
+    assignee = runtime.evaluate(task, meta["assignee"]) if meta.get("assignee") else None
+    if assignee is not None and (not isinstance(assignee, str) or not assignee):
+        raise RuntimeError(f"user task {process_id}/{bpmn_id}: assignee expression gave {assignee!r}, not a username")
     return {"instance_id": run.instance.id, "task_guid": str(task.id), "process_id": process_id, "bpmn_id": bpmn_id,
             "name": meta.get("name") or task.task_spec.bpmn_name or bpmn_id, "role": role, "scope": scope,
-            "form": meta.get("form"), "status": OPEN, "created_at": run.now, "due_at": due_at, "assignee": None,
+            "form": meta.get("form"), "status": OPEN, "created_at": run.now, "due_at": due_at, "assignee": assignee,
             "completed_at": None, "completed_by": None, "outcome": None}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine import runtime
 from engine.commands._base import Command, InstanceRun
@@ -38,9 +38,12 @@ def locate(cmd: FireTimer) -> Locate:
     """The instance of a still-waiting timer; nothing (not an error) once the timer has fired."""
     if not isinstance(cmd.instance_id, int) or not isinstance(cmd.task_guid, str):
         raise NotFound("timer not found")
-    query = (select(ProcessInstance).join(Timer, Timer.instance_id == ProcessInstance.id)
-             .where(Timer.task_guid == cmd.task_guid, ProcessInstance.id == cmd.instance_id))
-    return Locate(query, f"timer {cmd.task_guid}", skip_locked=cmd.skip_locked, missing_ok=True)
+    return Locate(_BY_TIMER, f"timer {cmd.task_guid}", skip_locked=cmd.skip_locked, missing_ok=True,
+                  params={"task_guid": cmd.task_guid, "instance_id": cmd.instance_id})
+
+
+_BY_TIMER = (select(ProcessInstance).join(Timer, Timer.instance_id == ProcessInstance.id)
+             .where(Timer.task_guid == bindparam("task_guid"), ProcessInstance.id == bindparam("instance_id")))
 
 
 def handle(run: InstanceRun, cmd: FireTimer) -> None:

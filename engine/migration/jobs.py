@@ -176,8 +176,9 @@ def _migrate_item(engine, job: dict[str, Any], item_id: int, instance_id: int) -
     """One instance: the command marks a migrated item itself; anything else is marked here."""
     from engine.commands import MigrateInstance  # here: engine.commands imports this package's checks
 
-    with engine.db.session() as session:
-        instance = session.get(ProcessInstance, instance_id)
+    with engine.db.session() as session:  # the two columns, not the row object: one per instance adds up
+        instance = session.execute(select(ProcessInstance.version_id, ProcessInstance.status)
+                                   .where(ProcessInstance.id == instance_id)).first()
         on_source = instance is not None and job["source"].covers(instance.version_id)
     if instance is None or instance.status in ("completed", "cancelled"):
         status = instance.status if instance is not None else "deleted"

@@ -113,8 +113,8 @@ EMPTY = Snapshot({}, {}, {}, {}, [], [])
 
 def take(wf, pending: runtime.Pending | None = None) -> tuple[Snapshot, dict[str, Any]]:
     """The snapshot of ``wf`` and its process data's values."""
-    moment = runtime.moment(wf)
     pending = pending if pending is not None else runtime.pending(wf)
+    moment = runtime.moment(wf, pending.tasks)
     snapshot = Snapshot(
         data={key: canonical_json(value) for key, value in moment.data.items()},
         done={pid: frozenset(ids) for pid, ids in moment.done.items()},

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine import commands, history, runtime, services
 from engine.errors import EngineError
@@ -284,12 +284,18 @@ def _start_grant(run: _Run, payload: dict) -> set[tuple[str, str]]:
 def _scratch_events(run: _Run) -> list[dict]:
     """The events the last replayed command recorded (those after the ones already read)."""
     with run.scratch.db.session() as session:
-        rows = session.scalars(select(Event).where(Event.instance_id == run.twin, Event.seq > run.seq)
-                               .order_by(Event.seq)).all()
+        rows = session.connection().execute(_NEW_EVENTS, {"twin": run.twin, "after": run.seq}).all()
     if rows:
         run.seq = rows[-1].seq
     return [{"seq": e.seq, "at": history._utc_iso(e.at), "actor": e.actor, "type": e.type, "task_guid": e.task_guid,
              "bpmn_id": e.bpmn_id, "payload": json.loads(e.payload)} for e in rows]
+
+
+_EVENTS = Event.__table__
+_NEW_EVENTS = (select(_EVENTS.c.seq, _EVENTS.c.at, _EVENTS.c.actor, _EVENTS.c.type, _EVENTS.c.task_guid,
+                      _EVENTS.c.bpmn_id, _EVENTS.c.payload)
+               .where(_EVENTS.c.instance_id == bindparam("twin"), _EVENTS.c.seq > bindparam("after"))
+               .order_by(_EVENTS.c.seq))
 
 
 def _run_command(run: _Run, group: list[dict]) -> Divergence | None:

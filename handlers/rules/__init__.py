@@ -9,15 +9,18 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from handlers.rules import cultivation, evaluators, management, procedure, scope
+from handlers.rules import eligibility, evaluators, management, procedure, scope
 from handlers.rules._base import Application, EligibilityResult, Rule, Violation, article_number
+from handlers.rules.eligibility_checks import with_checks
 
 __all__ = ["RULES", "Rule", "Violation", "EligibilityResult", "article_number", "check_application"]
 
 RULES: tuple[Rule, ...] = (
     scope.art5_manufacturing_only,
     scope.art5_park_provincial_or_above,
-    cultivation.art10_energy_management_certification,
+    # 第十、十一、十二条 on the evidence of each unit type (docs/eligibility.md); replaces
+    # cultivation.art10_energy_management_certification (same rule ids, now on the parts at 当量值).
+    *eligibility.RULES,
     evaluators.art15_evaluator_known,
     procedure.art22_listing_order,
     procedure.art23_supply_chain_needs_green_factory,
@@ -38,4 +41,4 @@ def check_application(session: Session, application: Application, today: dt.date
     found = [v for rule in RULES for v in rule(session, application, today)]
     violations = tuple(v for v in found if v.severity == "refuse")
     flags = tuple(v for v in found if v.severity == "flag")
-    return EligibilityResult(eligible=not violations, violations=violations, flags=flags)
+    return with_checks(EligibilityResult(eligible=not violations, violations=violations, flags=flags), application)

@@ -3,6 +3,7 @@
 Items 2–8 also remove a listed unit, but that happens at the next list publication, not
 in the eligibility check.  Item 1 (taken off a list by dynamic management) is read from
 removed listings as well as from negative records, so a removal never needs entering twice.
+A park is barred by its confirmed member enterprises' grounds as well (开发区（含开发区内企业）).
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import china_date
-from handlers.records import Listing, NegativeRecord, Unit
+from handlers.park_members import ParkMember, confirmed_members
+from handlers.records import Listing, NegativeRecord
 from handlers.rules._base import Application, Violation, flag, refuse
 
 ARTICLE = "第二十七条"
@@ -86,33 +88,50 @@ def art27_no_recent_bar(session: Session, application: Application, today: dt.da
     ]
 
 
-def art27_park_enterprises_clear(session: Session, application: Application, today: dt.date) -> list[Violation]:
-    """A park is barred by items 1–6 of its enterprises too (开发区（含开发区内企业）).
+def _member_on(row: ParkMember, day: dt.date) -> bool:
+    return row.joined_on <= day and (row.left_on is None or row.left_on > day)
 
-    Only a flag: without park boundaries the enterprises are approximated by the park's
-    county (as for 第二十三条), which may include enterprises outside the park, so the
-    reviewer checks which of them are really inside.
+
+def art27_park_enterprises_clear(session: Session, application: Application, today: dt.date) -> list[Violation]:
+    """A park is barred by items 1–6 of its member enterprises too (开发区（含开发区内企业）): refuses.
+
+    A member counts for a ground that arose while it was a **confirmed** member of the park
+    (handlers.park_members): joining after the event, or a membership never confirmed, does not
+    bar the park; leaving after it does not lift the bar.  One violation per member and item,
+    naming the member (docs/parks-and-spot-checks.md).
     """
     if application.get("unit_type") != "park":
         return []
     park_code = str(application.get("credit_code"))
-    nearby = session.scalars(
-        select(Unit.credit_code).where(
-            Unit.county_code == str(application.get("county_code")),
-            Unit.credit_code != park_code,
-            Unit.unit_type != "park",
-        )
-    )
-    barred = barring_items(session, nearby, today)
-    if not barred:
+    memberships: dict[str, list[ParkMember]] = {}
+    for row in confirmed_members(session, park_code):
+        memberships.setdefault(row.member_credit_code, []).append(row)
+    if not memberships:
         return []
-    codes = "、".join(sorted(barred))
-    items = sorted({item for found in barred.values() for item in found})
+    since = bar_starts(today)
+    found: dict[tuple[str, int], dt.date] = {}
+
+    def note(code: str, item: int, day: dt.date) -> None:
+        if since <= day <= today and any(_member_on(row, day) for row in memberships[code]):
+            key = (code, item)
+            found[key] = max(day, found.get(key, day))
+
+    for record in session.scalars(select(NegativeRecord).where(
+            NegativeRecord.credit_code.in_(sorted(memberships)), NegativeRecord.item.in_(BARRING_ITEMS))):
+        note(record.credit_code, record.item, record.occurred_on)
+    for listing in session.scalars(select(Listing).where(
+            Listing.credit_code.in_(sorted(memberships)), Listing.status == "removed")):
+        if listing.removed_at is not None:
+            note(listing.credit_code, 1, china_date(listing.removed_at))
+    names = {code: rows[0].member_name for code, rows in memberships.items()}
     return [
-        flag(
-            "art27_park_enterprises_clear", ARTICLE, "credit_code",
-            f"园区所在区县有企业近三年存在第{'、'.join(map(str, items))}项情形（{codes}），请核实是否位于园区内",
-            f"enterprises in the park's county have grounds {', '.join(map(str, items))} within three years "
-            f"({', '.join(sorted(barred))}); check whether they are inside the park",
+        refuse(
+            f"art27_park_member_item{item}", ARTICLE, "credit_code",
+            f"园区入园企业{names[code]}（{code}）近三年{BARRING_ITEMS[item][0]}（{day.isoformat()}），"
+            f"开发区（含开发区内企业）不得申请绿色制造名单",
+            f"the park's member enterprise {names[code]} ({code}) {BARRING_ITEMS[item][1]} within the last three "
+            f"years ({day.isoformat()}); the park (including its enterprises) may not apply",
+            item=item,
         )
+        for (code, item), day in sorted(found.items())
     ]

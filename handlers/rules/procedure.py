@@ -11,7 +11,8 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers.records import CultivationRecord, Listing, Unit
+from handlers.park_members import members_on
+from handlers.records import CultivationRecord, Listing
 from handlers.rules._base import Application, Violation, flag, refuse
 
 ARTICLE_22 = "第二十二条"
@@ -83,55 +84,55 @@ def art23_supply_chain_needs_green_factory(
     ]
 
 
-def _listed_units_near(session: Session, park_code: str, county_code: str) -> dict[str, int]:
-    """Distinct enterprises of the park's area on each list level (level -> count).
-
-    The platform has no park boundaries yet, so the park's area is approximated by its
-    county: enterprises (not other parks) whose county code equals the park's.
-    """
+def _member_levels(session: Session, park_code: str, today: dt.date) -> dict[str, list[str]]:
+    """The park's confirmed members on ``today`` that are on a list, by level (level -> "名称（代码）")."""
+    members = {row.member_credit_code: row.member_name for row in members_on(session, park_code, today)}
+    if not members:
+        return {}
     rows = session.execute(
-        select(Listing.level, func.count(func.distinct(Listing.credit_code)))
-        .join(Unit, Unit.credit_code == Listing.credit_code)
-        .where(
-            Unit.county_code == county_code,
-            Listing.credit_code != park_code,
-            Listing.unit_type != "park",
-            Listing.status == "listed",
-        )
-        .group_by(Listing.level)
+        select(Listing.level, Listing.credit_code).where(
+            Listing.credit_code.in_(sorted(members)), Listing.unit_type != "park", Listing.status == "listed"
+        ).distinct()
     )
-    return {level: count for level, count in rows}
+    found: dict[str, set[str]] = {}
+    for level, code in rows:
+        found.setdefault(level, set()).add(code)
+    return {level: [f"{members[c]}（{c}）" for c in sorted(codes)] for level, codes in found.items()}
 
 
 def art23_park_needs_green_units(session: Session, application: Application, today: dt.date) -> list[Violation]:
-    """A park recommended to the province list needs ≥3 provincial or 1 national green units,
-    or ≥3 units cultivated in the application year.
+    """A park recommended to the province list needs ≥3 provincial or 1 national green units among its
+    member enterprises, or ≥3 units cultivated in the application year.
 
+    The members are the park's **confirmed** members on the day of the check (handlers.park_members);
+    no county approximation any more (docs/parks-and-spot-checks.md).
     Refuses: 第二十三条第二款 says 应 without 原则上.
     """
     if application.get("unit_type") != "park" or application.get("target_level") != "province":
         return []
     park_code = str(application.get("credit_code"))
-    listed = _listed_units_near(session, park_code, str(application.get("county_code")))
-    provincial, national = listed.get("province", 0), listed.get("national", 0)
+    listed = _member_levels(session, park_code, today)
+    provincial, national = listed.get("province", []), listed.get("national", [])
     cultivated = session.scalar(
         select(func.count(func.distinct(CultivationRecord.unit_credit_code))).where(
             CultivationRecord.park_credit_code == park_code, CultivationRecord.year == application.get("year")
         )
     ) or 0
     if (
-        provincial >= PARK_MIN_PROVINCIAL_UNITS
-        or national >= PARK_MIN_NATIONAL_UNITS
+        len(provincial) >= PARK_MIN_PROVINCIAL_UNITS
+        or len(national) >= PARK_MIN_NATIONAL_UNITS
         or cultivated >= PARK_MIN_CULTIVATED
     ):
         return []
+    named = "、".join(provincial) or "无"
     return [
         refuse(
             "art23_park_needs_green_units", ARTICLE_23, "target_level",
             f"推荐为省层面绿色工业园区应至少创建3家省级或1家国家级绿色制造单位，或在申报年度培育创建至少3家；"
-            f"园区所在区县现有省级{provincial}家、国家级{national}家，申报年度培育{cultivated}家",
-            f"a park recommended to the province list needs 3 provincial or 1 national green units, or 3 units "
-            f"cultivated in the application year; found {provincial} provincial, {national} national, "
-            f"{cultivated} cultivated",
+            f"经县级确认的入园企业中现有省级{len(provincial)}家（{named}）、国家级{len(national)}家，"
+            f"申报年度培育{cultivated}家",
+            f"a park recommended to the province list needs 3 provincial or 1 national green units among its "
+            f"confirmed member enterprises, or 3 units cultivated in the application year; found "
+            f"{len(provincial)} provincial, {len(national)} national, {cultivated} cultivated",
         )
     ]

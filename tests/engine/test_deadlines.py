@@ -36,7 +36,8 @@ def test_every_step_the_issue_names_has_a_deadline_in_config():
     meta = engine_deploy.analyse(engine_deploy.read_directory(BPMN), known_roles=config.role_keys()).meta
     named = {(pid, tid): t.get("deadline") for pid, p in meta["processes"].items() for tid, t in p["tasks"].items()}
     expected = {("public_notice", "review_objection"): "objection_verification",
-                ("green_application", "expert_review"): "expert_review",
+                ("expert_scoring", "expert_score"): "expert_score",  # each panel expert's score (第十八条)
+                ("green_application", "panel_staffing"): "panel_staffing",
                 ("review_step", "amend"): "amendment",
                 ("green_application", "site_check"): "site_check",
                 ("green_application", "recommend_national"): "national_recommendation",
@@ -48,35 +49,36 @@ def test_every_step_the_issue_names_has_a_deadline_in_config():
         assert table[name]["working_days"] > table[name].get("remind_after", 0) > 0
 
 
-def test_expert_review_is_due_in_working_days_reminds_then_escalates_once(green):
+def test_expert_scores_are_due_in_working_days_remind_their_expert_then_escalate_once(green):
     engine = green.engine
-    iid = green.apply(demo.UNITS[3], target_level="province")
-    green.step(iid, "review", PASS)
-    green.step(iid, "review", PASS)
-    task = green.task(iid, "expert_review")
+    iid = green.to_panel(demo.UNITS[3])
+    tasks = green.panel_tasks(iid)  # one per drawn expert, assigned to them (第十八条)
     # opened Monday 2026-03-02: 15 working days → Monday 03-23 18:00, reminder after 12 → 03-18 18:00
-    assert task.due_at == dt.datetime(2026, 3, 23, 10, 0, tzinfo=UTC)
-    assert deadline_of(engine, task.id).remind_at == dt.datetime(2026, 3, 18, 10, 0, tzinfo=UTC)
+    for task in tasks:
+        assert task.due_at == dt.datetime(2026, 3, 23, 10, 0, tzinfo=UTC)
+        assert deadline_of(engine, task.id).remind_at == dt.datetime(2026, 3, 18, 10, 0, tzinfo=UTC)
     assert deadlines.sweep(engine.db, engine.clock) == {"reminders": 0, "escalations": 0}
 
     engine.clock.set(dt.datetime(2026, 3, 18, 10, 0, 1, tzinfo=UTC))
-    assert deadlines.sweep(engine.db, engine.clock) == {"reminders": 1, "escalations": 0}
-    [reminder] = queued(engine, "reminder")
-    assert (reminder["role"], reminder["scope"], reminder["task_id"]) == ("expert", "520000", task.id)
-    assert reminder["message_zh"].startswith("「专家评审」即将到期，请及时办理")
-    assert "办理时限15个工作日" in reminder["message_zh"] and "2026年3月23日 18:00" in reminder["message_zh"]
+    assert deadlines.sweep(engine.db, engine.clock) == {"reminders": 3, "escalations": 0}
+    reminders = queued(engine, "reminder")
+    assert sorted((r["task_id"], r["to"]) for r in reminders) == sorted((t.id, t.assignee) for t in tasks)
+    assert {(r["role"], r["scope"]) for r in reminders} == {("expert", "520000")}
+    assert all(r["message_zh"].startswith("「专家评分」即将到期，请及时办理") for r in reminders)
+    assert "办理时限15个工作日" in reminders[0]["message_zh"] and "2026年3月23日 18:00" in reminders[0]["message_zh"]
 
     engine.clock.set(dt.datetime(2026, 3, 23, 10, 0, 1, tzinfo=UTC))
-    assert deadlines.sweep(engine.db, engine.clock) == {"reminders": 0, "escalations": 1}
-    [escalation] = queued(engine, "escalation")
-    assert (escalation["role"], escalation["scope"]) == ("province_official", "520000")
-    assert "已超过办理时限仍未办结，请督促办理" in escalation["message_zh"]
+    assert deadlines.sweep(engine.db, engine.clock) == {"reminders": 0, "escalations": 3}
+    escalations = queued(engine, "escalation")
+    assert {(e["role"], e["scope"]) for e in escalations} == {("province_official", "520000")}
+    assert "已超过办理时限仍未办结，请督促办理" in escalations[0]["message_zh"]
     assert deadlines.sweep(engine.db, engine.clock) == {"reminders": 0, "escalations": 0}  # once each
 
     fanout.fan_out(engine.db, engine.clock, mail=False)
     with engine.db.session() as s:
-        got = sorted((n.username, n.kind) for n in s.scalars(select(Notification)))
-    assert got == [("expert", "reminder"), ("province", "escalation"), ("province-b", "escalation")]
+        got = {(n.username, n.kind) for n in s.scalars(select(Notification))}
+    # each expert is reminded of their own score only; the province is told of the overdue ones
+    assert got == {*((t.assignee, "reminder") for t in tasks), ("province", "escalation"), ("province-b", "escalation")}
 
 
 def test_an_overdue_amendment_goes_to_the_reviewer_who_returned_it(green):
@@ -115,15 +117,14 @@ def test_overdue_bureau_opinions_go_to_the_consulting_department_and_answered_on
 
 def test_a_claimed_task_reminds_its_holder_only(green):
     engine = green.engine
-    iid = green.apply(demo.UNITS[3], target_level="province")
-    green.step(iid, "review", PASS)
-    green.step(iid, "review", PASS)
-    task = green.task(iid, "expert_review")
-    engine.claim(task.id, actor=engine.actor("expert"))
+    iid = green.to_panel(demo.UNITS[3])
+    green.panel(iid, [80, 82, 84], site_check=True)
+    task = green.task(iid, "site_check")  # the province's site check, claimed by one of its two officials
+    engine.claim(task.id, actor=engine.actor("province-b"))
     engine.clock.set(deadline_of(engine, task.id).remind_at + dt.timedelta(seconds=1))
     deadlines.sweep(engine.db, engine.clock)
     [reminder] = queued(engine, "reminder")
-    assert reminder["to"] == "expert"
+    assert reminder["to"] == "province-b"
 
 
 @pytest.mark.parametrize("change, message", [

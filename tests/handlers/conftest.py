@@ -17,6 +17,7 @@ from tests.handlers.factories import NOW
 # Only the domain's tables: the engine's own tables are not this suite's business.
 DOMAIN_TABLES = [getattr(records, name).__table__ for name in records.__all__ if hasattr(getattr(records, name), "__table__")]
 DOMAIN_TABLES.append(handlers.evaluators.EvaluatorRepresentative.__table__)  # read by 第三十一条's cap
+DOMAIN_TABLES.append(handlers.park_members.ParkMember.__table__)  # read by 第二十三、二十七条's park rules
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.clock import UTC
+from handlers.rules.eligibility_examples import sample_evidence
 from handlers.records import ApplicationRecord, Evaluator, EvaluatorBan, Listing, NegativeRecord, Unit
 from handlers.uscc import make_uscc
 
@@ -32,6 +33,9 @@ def application(**overrides: Any) -> dict[str, Any]:
         "report_file": "report.pdf", "contact_name": "张三", "contact_phone": "0851-0000000",
     }
     data.update(overrides)
+    # 第十、十一、十二条 evidence of the final unit type, unless given (docs/eligibility.md).
+    evidence = sample_evidence(data["unit_type"], energy_tce=data["energy_tce"], energy_cert=data["energy_cert"])
+    data.update({k: v for k, v in evidence.items() if k not in overrides})
     return data
 
 

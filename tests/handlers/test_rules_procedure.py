@@ -1,15 +1,18 @@
 """第二十二条 (listing order) and 第二十三条 (supply chain after factory; park conditions)."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from handlers.park_members import ParkMember
 from handlers.records import CultivationRecord
 from handlers.rules.procedure import (
     art22_listing_order,
     art23_park_needs_green_units,
     art23_supply_chain_needs_green_factory,
 )
-from tests.handlers.factories import COUNTY, TODAY, add_listing, add_unit, application, uscc
+from tests.handlers.factories import COUNTY, NOW_DT, TODAY, add_listing, add_unit, application, uscc
 
 UNIT = uscc(1)
 PARK = uscc(900)
@@ -63,11 +66,18 @@ def park_application(**overrides):
                           "park_level": "provincial", "industry_code": None, **overrides})
 
 
-def list_units_near_park(session, level, count, *, county=COUNTY, unit_type="factory", start=100):
+def list_units_near_park(session, level, count, *, county=COUNTY, unit_type="factory", start=100,
+                         status="confirmed", member=True, left_on=None):
+    """Listed units; with ``member`` each is a member of PARK (status ``status``) since 2024-01-01."""
     for i in range(count):
         code = uscc(start + i)
         add_unit(session, code, county_code=county, unit_type=unit_type)
         add_listing(session, code, level, unit_type=unit_type)
+        if member:
+            session.add(ParkMember(park_credit_code=PARK, member_credit_code=code, member_name=f"入园企业{i}",
+                                   joined_on=dt.date(2024, 1, 1), left_on=left_on, status=status,
+                                   proposed_by="ent-park", proposed_at=NOW_DT))
+    session.flush()
 
 
 @pytest.mark.parametrize("level, count", [("province", 3), ("national", 1)])
@@ -77,19 +87,30 @@ def test_park_with_three_provincial_or_one_national_unit_passes_article_23(sessi
     assert art23_park_needs_green_units(session, park_application(), TODAY) == []
 
 
+def test_members_in_another_county_count_for_article_23(session):
+    add_unit(session, PARK, unit_type="park")
+    list_units_near_park(session, "national", 1, county="520102")
+    assert art23_park_needs_green_units(session, park_application(), TODAY) == []
+
+
 def test_park_that_cultivated_three_units_in_the_application_year_passes_article_23(session):
     for i in range(3):
         session.add(CultivationRecord(park_credit_code=PARK, unit_credit_code=uscc(200 + i), year=2026))
     assert art23_park_needs_green_units(session, park_application(), TODAY) == []
 
 
-@pytest.mark.parametrize("setup", ["two_provincial", "far_away", "other_parks", "cultivated_last_year", "nothing"])
+@pytest.mark.parametrize("setup", ["two_provincial", "same_county_not_members", "not_confirmed", "left_before",
+                                   "other_parks", "cultivated_last_year", "nothing"])
 def test_park_without_enough_green_units_is_refused_citing_article_23(session, setup):
     add_unit(session, PARK, unit_type="park")
     if setup == "two_provincial":
         list_units_near_park(session, "province", 2)
-    elif setup == "far_away":
-        list_units_near_park(session, "national", 1, county="520102")
+    elif setup == "same_county_not_members":  # the county approximation is gone: only members count
+        list_units_near_park(session, "national", 1, member=False)
+    elif setup == "not_confirmed":
+        list_units_near_park(session, "national", 1, status="proposed")
+    elif setup == "left_before":
+        list_units_near_park(session, "national", 1, left_on=dt.date(2026, 1, 1))
     elif setup == "other_parks":
         list_units_near_park(session, "national", 1, unit_type="park")
     elif setup == "cultivated_last_year":
@@ -98,6 +119,7 @@ def test_park_without_enough_green_units_is_refused_citing_article_23(session, s
     [v] = art23_park_needs_green_units(session, park_application(), TODAY)
     assert (v.rule, v.article, v.field, v.severity) == ("art23_park_needs_green_units", "第二十三条", "target_level", "refuse")
     assert "（第二十三条）" in v.message_zh and "(Article 23)" in v.message_en
+    assert "入园企业" in v.message_zh
 
 
 def test_park_condition_applies_to_province_target_only(session):

@@ -18,7 +18,10 @@ def test_importing_handlers_registers_every_service_of_the_contract():
 
 def test_check_eligibility_returns_the_contract_shape_and_records_the_application(ctx, session):
     result = check_eligibility(ctx, application=application(energy_tce=3000, credit_code=uscc(1).lower()))
-    assert result == {"eligible": True, "violations": [], "flags": [result["flags"][0]]}
+    assert result == {"eligible": True, "violations": [], "flags": [result["flags"][0]], "checks": result["checks"]}
+    # 第十条's four items with their evidence (issue 16: the checks beside the evidence, docs/eligibility.md)
+    assert [(c["cite_zh"], c["status"]) for c in result["checks"]] == [
+        ("第十条第1项", "pass"), ("第十条第2项", "pass"), ("第十条第3项", "pass"), ("第十条第4项", "flag")]
     assert result["flags"][0]["article"] == "第十条"
     unit = session.scalar(select(Unit))
     assert (unit.credit_code, unit.county_code, unit.industry_code) == (uscc(1), "520302", "26")

@@ -106,16 +106,17 @@ def test_bureau_objection_overruled_with_a_reason_proceeds_to_notice(green):
 def test_province_path_with_expert_review_and_site_check(green):
     unit = demo.UNITS[3]
     iid = green.apply(unit, target_level="province")
-    green.step(iid, "review", PASS)
-    green.step(iid, "review", PASS)  # the city's recommendation (第二十一条)
-    expert = green.task(iid, "expert_review")
-    assert (expert.role, expert.scope) == ("expert", "520000")
-    green.step(iid, "expert_review", {"expert_score": 86, "expert_opinion": "建议现场核实能耗数据",
-                                      "site_check_needed": True})
+    green.pass_review(iid)
+    green.pass_review(iid)  # the city's recommendation (第二十一条)
+    experts = green.panel_tasks(iid)  # a panel of three, each task assigned to its expert (第十八条)
+    assert [(t.role, t.scope) for t in experts] == [("expert", "520000")] * 3
+    assert len({t.assignee for t in experts}) == 3
+    green.panel(iid, [86, 80, 90], site_check=True, opinion="建议现场核实能耗数据")
+    assert green.view(iid)["data"]["expert_score"] == 85 and green.view(iid)["data"]["site_check_needed"] is True
     green.step(iid, "site_check", {"site_check_passed": True, "site_check_date": "2026-03-10",
                                    "site_check_notes": "计量器具配备齐全"})
     assert green.task(iid, "review").scope == "520000"
-    green.step(iid, "review", PASS)
+    green.pass_review(iid)
     assert {green.task(iid, b).scope for b in BUREAUS} == {"520000"}
     green.consult(iid)
     green.end_notice()
@@ -128,10 +129,10 @@ def test_province_path_with_expert_review_and_site_check(green):
 
 def _to_national_recommendation(green, unit) -> int:
     iid = green.apply(unit, target_level="national")
-    green.step(iid, "review", PASS)
-    green.step(iid, "review", PASS)
-    green.step(iid, "expert_review", {"expert_score": 92, "expert_opinion": "优秀", "site_check_needed": False})
-    green.step(iid, "review", PASS)
+    green.pass_review(iid)
+    green.pass_review(iid)
+    green.panel(iid, [92, 90, 94], opinion="优秀")
+    green.pass_review(iid)
     green.consult(iid)
     green.end_notice()
     return iid

@@ -201,10 +201,10 @@ def test_the_portal_list_shows_open_and_coming_notices_only(green, narrow):
 
 def _at_recommendation(green, unit=U1) -> int:
     iid = green.apply(unit, target_level="national")
-    green.step(iid, "review", PASS)
-    green.step(iid, "review", PASS)
-    green.step(iid, "expert_review", {"expert_score": 92, "expert_opinion": "优秀", "site_check_needed": False})
-    green.step(iid, "review", PASS)
+    green.pass_review(iid)
+    green.pass_review(iid)
+    green.panel(iid, [92, 90, 94], opinion="优秀")  # the province's expert panel (第十八条)
+    green.pass_review(iid)
     green.consult(iid)
     green.end_notice()
     assert green.open_tasks(iid) == ["recommend_national"]

@@ -25,7 +25,8 @@ The cast (imported 2025 lists, seeded in January like the other scenario tests d
  U1     遵义 红花岗区             —                applies in June (city): a rejected objection → city list
  U6     安顺 西秀区               —                applies (city): an upheld objection → not listed
  U8     贵安新区                 —                applies (city, no county level), returned once → city list
- U2     贵阳 云岩区               —                applies (province): expert review, site check → province list
+ U2     贵阳 云岩区               —                applies (province): a panel of three experts, site check
+                                                  → province list
 =====  =======================  ==============  ==================================================
 """
 from __future__ import annotations
@@ -308,14 +309,16 @@ def june_july_applications(year: Year) -> dict[str, int]:
     assert green.task(apps["U8"], "review").scope == "GA0000"  # 贵安新区: no county level
 
     year.at("06-09 10:00")  # 第十八条: county, then city (the city's pass recommends U2 to the province)
-    for key in ("U1", "U6", "U2"):
+    for key in ("U1", "U6"):
         year.step(apps[key], "review", PASS)
+    green.pass_review(apps["U2"])  # a province application: the 原则上 flags need a reason (第二十二条)
     year.step(apps["U8"], "review", {"decision": "return", "reason": "请补充能源计量器具配备情况"})
     year.at("06-10 10:00")
     year.step(apps["U8"], "amend", {"energy_tce": 1750.0, "amend_note": "已补充计量器具清单"})
     year.at("06-11 10:00")
-    for key in ("U1", "U6", "U8", "U2"):
+    for key in ("U1", "U6", "U8"):
         year.step(apps[key], "review", PASS)
+    green.pass_review(apps["U2"])
 
     year.at("06-12 10:00")  # 第十九条: the four bureaus of each city
     for key in ("U1", "U6", "U8"):
@@ -333,8 +336,7 @@ def june_july_applications(year: Year) -> dict[str, int]:
 
     # 第十八条: the province's expert review and site check of U2.
     year.at("06-22 10:00")
-    year.step(apps["U2"], "expert_review", {"expert_score": 88, "expert_opinion": "建议现场核实能耗计量",
-                                            "site_check_needed": True})
+    green.panel(apps["U2"], [88, 85, 90], site_check=True, opinion="建议现场核实能耗计量")  # a panel of three
     year.at("06-26 15:00")
     year.step(apps["U2"], "site_check", {"site_check_passed": True, "site_check_date": "2026-06-25",
                                          "site_check_notes": "计量器具配备齐全"})
@@ -348,7 +350,7 @@ def june_july_applications(year: Year) -> dict[str, int]:
         (False, "经核实，异议不成立"), (True, "异议成立，取消拟列入")]  # each objector gets a reply (第二十条)
 
     year.at("07-01 10:00")
-    year.step(apps["U2"], "review", PASS)  # the province's review
+    green.pass_review(apps["U2"])  # the province's review
     year.at("07-02 10:00")
     green.consult(apps["U2"])  # 第十九条: the provincial bureaus
     year.at(year.notice_end(apps["U2"]))

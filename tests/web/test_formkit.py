@@ -183,7 +183,7 @@ def test_ui_hints_override_inline_hints(ctx):
         "opinion": {"x-widget": "hidden"},
     }
     fields = formkit.build_fields(load("review"), ui, {"opinion": "同意"})
-    assert [f.name for f in fields] == ["reason", "decision", "opinion"]
+    assert [f.name for f in fields] == ["reason", "decision", "opinion", "flag_acks"]  # flag_acks: docs/eligibility.md
     html = render(fields)
     assert '<select id="f-decision" name="decision"' in html
     assert 'placeholder="请写明理由"' in wrapper(html, "reason") and '<span class="unit">字</span>' in html

@@ -95,6 +95,21 @@ ROUTES = [
     ("GET", "/records/interchange", None, "LDDDAD"),
     ("GET", "/records/interchange/export.json", None, "LDDDAD"),
     ("POST", "/records/interchange/national-list", {}, "LDDDAD"),
+    # 入园企业 and 现场抽查复核 (issue 16 items 3, 7): park {pk} is 红花岗区's (遵义市) with member {mid} waiting for
+    # county-520302 (not one of the six); spot check {scid} is 遵义市's.
+    ("GET", "/parks/", None, "LAAAAA"),  # each sees the parks it may read (maybe none)
+    ("GET", "/parks/{pk}", None, "LDDAAA"),  # its body, its county, its city, the province, auditors
+    ("POST", "/parks/{pk}/members", {}, "LDDDDD"),  # the park's own account only
+    ("POST", "/parks/members/{mid}/leave", {}, "LDDDDD"),
+    ("POST", "/parks/members/{mid}/decision", {"decision": "confirm"}, "LDDDDD"),  # its county only
+    ("GET", "/spot-checks/", None, "LDDAAA"),
+    ("GET", "/spot-checks/{scid}", None, "LDDAAA"),  # its city, the province, auditors
+    ("GET", "/processes/spot_check/start", None, "LDAAAD"),  # the form for officials; the start hook refuses a county
+    # 专家库与评审组 (第十八条, issue 16 item 4): the provincial department only
+    ("GET", "/experts/", None, "LDDDAD"),
+    ("POST", "/experts/", {}, "LDDDAD"),  # 422: no expert chosen
+    ("GET", "/experts/expert", None, "LDDDAD"),
+    ("GET", "/experts/panels/{iid}", None, "LDDDAD"),  # 404 for the province: U1's review has no panel yet
     # 审计: integrity, checkpoints, exports, the access log (issue 14) — auditors only. A checkpoint's
     # statement and the public key are 409 while the system has no signing key (greenflow init makes it).
     ("GET", "/audit/verify", None, "LDDDDA"),
@@ -211,7 +226,33 @@ def subject(site):
     with open(f"{folder}/{sha}", "wb") as fh:
         fh.write(PDF)
     tokens = {name: issue_token(eng, name, name="matrix")[1] for name in PEOPLE if name != "anonymous"}
-    return {"iid": iid, "tid": tid, "sha": sha, "nid": nid, "otid": otid, "oid": oid, "tokens": tokens}
+    pk, mid, scid = _park_and_spot_check(eng)
+    return {"iid": iid, "tid": tid, "sha": sha, "nid": nid, "otid": otid, "oid": oid, "tokens": tokens,
+            "pk": pk, "mid": mid, "scid": scid}
+
+
+def _park_and_spot_check(eng):
+    """A park of 红花岗区 with one member waiting for confirmation, and a spot check of 遵义市 (issue 16)."""
+    import datetime as dt
+
+    from handlers.park_members import ParkMember
+    from handlers.records import Unit
+    from handlers.spot_checks import SpotCheck
+    from handlers.uscc import make_uscc
+
+    park = make_uscc("12520302MB0000093")
+    now = eng.clock.now()
+    with eng.db.unit_of_work() as s:
+        s.add(Unit(credit_code=park, name="红花岗经济开发区", unit_type="park", county_code="520302",
+                   park_level="provincial", created_at=now))
+        member = ParkMember(park_credit_code=park, member_credit_code=U1.credit_code, member_name=U1.name,
+                            joined_on=dt.date(2025, 1, 1), status="proposed", proposed_by="ent-park", proposed_at=now)
+        check = SpotCheck(instance_id=999999, organiser_role="city_official", organiser_scope="520300",
+                          list_level="city", list_scope="520300", unit_type="all", sample_size=1, seed="s",
+                          population_size=0, population=[], sample=[], started_by="city-520300", started_at=now)
+        s.add_all([member, check])
+        s.flush()
+        return park, member.id, check.id
 
 
 def classify(response) -> str:
@@ -250,7 +291,7 @@ COVERED_ELSEWHERE = {("notifications.open_one", "POST"),  # tests/web/test_notif
 
 def test_every_route_is_in_the_table(site):
     adapter = site.app.url_map.bind("localhost")
-    sample = {"iid": 1, "tid": 1, "sha": "ab" * 32, "nid": 1, "otid": 1, "oid": 1}
+    sample = {"iid": 1, "tid": 1, "sha": "ab" * 32, "nid": 1, "otid": 1, "oid": 1, "pk": "x", "mid": 1, "scid": 1}
     listed = {(adapter.match(t.format(**sample), method=m)[0], m) for m, t, _, _ in ROUTES}
     routes = {(rule.endpoint, method) for rule in site.app.url_map.iter_rules() if rule.endpoint != "static"
               for method in rule.methods - {"HEAD", "OPTIONS"}}

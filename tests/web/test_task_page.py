@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from handlers import demo
 from handlers.records import Notice
-from tests.scenarios.driver import PASS
+from tests.scenarios.driver import PASS, form_post
 
 U1 = demo.UNITS[0]
 COUNTY, COLLEAGUE = f"county-{U1.county}", f"county-{U1.county}-b"
@@ -143,8 +143,7 @@ def test_other_county_gets_403_and_missing_task_404(site):
 def test_upload_is_stored_and_downloadable_only_by_those_who_may_see_it(site):
     green = site.scenario
     client = site.client("ent-u1")
-    data = {k: str(v) for k, v in demo.application_data(U1).items() if not isinstance(v, bool)}
-    data.update({k: "true" if v else "false" for k, v in demo.application_data(U1).items() if isinstance(v, bool)})
+    data = form_post(demo.application_data(U1))
     data["report_file"] = (io.BytesIO(PDF), "评价报告.pdf", "application/pdf")
     response = client.post("/portal/apply", data=data, content_type="multipart/form-data")
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
@@ -163,15 +162,13 @@ def test_a_forged_kept_file_hash_is_refused(site, tmp_path):
     """Naming somebody else's file by its hash in the hidden input must not attach it."""
     green = site.scenario
     owner = site.client("ent-u1")
-    data = {k: ("true" if v else "false") if isinstance(v, bool) else str(v)
-            for k, v in demo.application_data(U1).items()}
+    data = form_post(demo.application_data(U1))
     data["report_file"] = (io.BytesIO(PDF), "报告.pdf", "application/pdf")
     iid = int(owner.post("/portal/apply", data=data, content_type="multipart/form-data")
               .headers["Location"].rsplit("/", 1)[1])
     sha = site.engine.instance(iid)["data"]["application"]["report_file"]
     thief = site.client("ent-u2")
-    stolen = {k: ("true" if v else "false") if isinstance(v, bool) else str(v)
-              for k, v in demo.application_data(demo.UNITS[1]).items()}
+    stolen = form_post(demo.application_data(demo.UNITS[1]))
     stolen["report_file"] = sha
     response = thief.post("/portal/apply", data=stolen)
     assert response.status_code == 422 and 'data-field="report_file"' in response.get_data(as_text=True)

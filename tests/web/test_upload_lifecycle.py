@@ -13,6 +13,7 @@ from sqlalchemy import select
 from engine.models import Attachment
 from handlers import demo
 from handlers.records import Objection
+from tests.scenarios.driver import form_post
 from web.upload_sweep import UploadSweeper, referenced_hashes, sweep_uploads
 from web.uploads import FileStore
 
@@ -32,9 +33,7 @@ def files_in(root: Path) -> list[Path]:
 
 
 def application_form(unit=U1, **overrides) -> dict:
-    data = {k: ("true" if v else "false") if isinstance(v, bool) else str(v)
-            for k, v in demo.application_data(unit, **overrides).items()}
-    return data
+    return form_post(demo.application_data(unit, **overrides))
 
 
 def age(path: Path, seconds: float) -> None:

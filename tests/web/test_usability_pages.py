@@ -9,7 +9,7 @@ import re
 import pytest
 
 from handlers import demo
-from tests.scenarios.driver import PASS
+from tests.scenarios.driver import PASS, form_post
 from tests.web.login_helpers import PASSWORD
 from web import vocab
 
@@ -115,8 +115,8 @@ def test_an_english_message_in_english(site):
 def test_a_kept_file_is_named_not_hashed_when_the_form_comes_back(site, tmp_path):
     client = site.client("ent-u1")
     pdf = b"%PDF-1.4\n% demo\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-    form = {k: ("true" if v is True else "false" if v is False else str(v))
-            for k, v in demo.application_data(U1, target_level="province").items() if k != "report_file"}
+    form = form_post({k: v for k, v in demo.application_data(U1, target_level="province").items()
+                      if k != "report_file"})
     first = client.post("/portal/apply", data={**form, "report_file": (io.BytesIO(pdf), "评价报告.pdf")},
                         content_type="multipart/form-data")
     assert first.status_code == 303

@@ -60,8 +60,26 @@ def _bare(event: dict) -> dict:
     return {**event, "payload": kept, "redacted": True}
 
 
+# What a panel expert answered, kept out of the data while the panel still scores (第十八条, docs/expert-panel.md).
+SEALED_DATA_KEYS = ("panel_review", "panel_round_reviews")
+
+
+def _sealed(view: dict) -> dict:
+    """The view with sealed answers (web.timeline.SEALED_UNTIL) emptied, for every reader."""
+    from web.timeline import sealed_completions
+
+    sealed = sealed_completions(view["events"])
+    if not sealed:
+        return view
+    events = [{**e, "payload": {**(e.get("payload") or {}), "data": {}}} if e["seq"] in sealed else e
+              for e in view["events"]]
+    data = {k: v for k, v in (view.get("data") or {}).items() if k not in SEALED_DATA_KEYS}
+    return {**view, "events": events, "data": data}
+
+
 def instance_for(actor: Actor, view: dict) -> dict:
     """The engine's instance view as ``actor`` may read it (see the module docstring)."""
+    view = _sealed(view)
     view = {**view, "events": events_for(actor, view["events"])}
     if is_party(actor):
         view["data"] = _without_objectors(view["data"])
