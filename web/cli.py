@@ -416,9 +416,10 @@ def register(app: Flask) -> None:
     from web.cli_uploads import uploads_group
     from web.cli_users import users_group
     from web.cli_notifications import notifications_group
+    from web.cli_records import records_group
 
     for command in [*COMMANDS, calendar_group, uploads_group, users_group, audit_group, migrate_group,
-                    migrations_group, notifications_group]:
+                    migrations_group, notifications_group, records_group]:
         app.cli.add_command(command)
 
 

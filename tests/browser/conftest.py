@@ -128,7 +128,11 @@ def live_server(demo_site) -> str:
 
 @pytest.fixture(scope="session")
 def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # expect() waits 5 s by default; a loaded 2-core machine renders bpmn-js slower than that, so
+    # assertions wait as long as actions do (the conditions asserted are unchanged).
+    expect.set_options(timeout=TIMEOUT_MS)
 
     playwright = sync_playwright().start()
     try:

@@ -19,16 +19,11 @@ RETURN = {"decision": "return", "opinion": "需补充", "reason": "请补充能�
 
 @pytest.mark.parametrize("username, landing", [
     ("county-520302", "/inbox/"), ("eco-520300", "/inbox/"), ("expert", "/inbox/"), ("province", "/inbox/"),
-    ("ent-u1", "/portal/"), ("owner", "/modeler/"), (None, "/public/notices"),
+    ("ent-u1", "/portal/"), ("owner", "/modeler/"), ("auditor", "/audit/"), (None, "/public/notices"),
 ])
 def test_each_role_lands_on_its_work(site, username, landing):
     response = site.client(username).get("/")
     assert response.status_code == 302 and response.headers["Location"].endswith(landing)
-
-
-def test_the_auditor_lands_on_the_audit_pages_or_the_instances(site):
-    location = site.client("auditor").get("/").headers["Location"]
-    assert location.endswith("/audit/") or location.endswith("/instances/")
 
 
 def test_logging_in_goes_straight_to_the_work(site):
@@ -187,3 +182,14 @@ def test_a_task_name_and_outcome_in_the_list_read_as_words(site):
     green.step(iid, "review", PASS, as_user="county-520302")
     html = site.client("county-520302").get("/inbox/?tab=done").get_data(as_text=True)
     assert "已办理 · 通过" in html and "· pass" not in html
+
+
+def test_the_audit_pages_read_a_running_notice_as_such(site):
+    """The auditors' search and step pages say 公示中（至…） like every other page, not 等待中."""
+    iid = site.scenario.to_notice(U1)
+    auditor = site.client("auditor")
+    found = auditor.get(f"/audit/?unit={U1.credit_code}").get_data(as_text=True)
+    row = re.search(rf'<tr[^>]*>\s*<td>{iid}</td>.*?</tr>', found, re.S).group(0)
+    assert "公示中（至 20" in row and "等待中" not in row
+    page = auditor.get(f"/audit/instances/{iid}").get_data(as_text=True)
+    assert "公示中（至 20" in page

@@ -221,6 +221,8 @@ def _audit_operation(operation_id: str, summary: str, ok: tuple[str, str], error
 
 
 _READ = ["403", "404"]
+# OCEL 2.0 is one JSON document; XES and CSV are files of text.
+_EXPORT_BODY = {"application/json": {"type": "object", "description": "The OCEL 2.0 JSON document"}}
 _verify_post = _audit_operation("verifyHistoriesAgainstStatement", "Verify everything against a kept checkpoint "
                                 "statement (auditors)", ("200", "VerifyReport"),
                                 ["403", "413", "415", "422", "429"], body="VerifyStatement")
@@ -242,12 +244,13 @@ _export = _audit_operation("exportHistories", "Export the filtered histories as 
                                _openapi._query("process_id", _openapi._filter(120), "Only this process"),
                                _openapi._query("status", {"enum": list(INSTANCE_STATUSES)}, "Only this status"),
                                _openapi._query("since", _DATE_PARAM, "Started on or after this China date"),
-                               _openapi._query("until", _DATE_PARAM, "Started on or before this China date"),
+                               _openapi._query("until", _DATE_PARAM, "Started on or before this China date "
+                                               "(not before since: 422 naming until)"),
                                _openapi._query("personal_data", {"enum": ["true", "false"], "default": "false"},
                                                "Unmasked personal data (needs the personal_data right)")])
 _export["parameters"][0]["required"] = True
 _export["responses"]["200"] = {"description": "The export file (X-Content-SHA256: its hash)",
-                               "content": {media: {"schema": {"type": "string"}}
+                               "content": {media: {"schema": _EXPORT_BODY.get(media, {"type": "string"})}
                                            for media in sorted({m for m, _ in FORMATS.values()})}}
 _openapi.PARAMETERS["CheckpointId"] = {"name": "checkpoint_id", "in": "path", "required": True,
                                        "schema": _openapi.ROW_ID}

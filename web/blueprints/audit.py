@@ -24,7 +24,7 @@ from engine.errors import InvalidInput, NotPermitted
 from engine.replay import recording
 from engine.replay.models import ReplayRun
 from engine.replay.replayer import record_run, replay
-from web import access_log, audit_search, audit_steps, formkit, vocab
+from web import access_log, audit_search, audit_steps, formkit, status, vocab
 from web.extensions import engine
 from web.timeline import people_of
 
@@ -81,8 +81,9 @@ def search():
     query = audit_search.SearchQuery.parse(request.args)
     with eng.db.session() as session:
         rows, total = audit_search.search(session, actor, query, eng.clock.now())
+    statuses = status.status_labels((r.id, r.status) for r in rows)  # 公示中（至…） during a notice
     return render_template("audit/search.html", rows=rows, total=total, query=query, args=request.args,
-                           pages=max(1, -(-total // query.per_page)), processes=eng.process_names(),
+                           statuses=statuses, pages=max(1, -(-total // query.per_page)), processes=eng.process_names(),
                            happened=audit_search.HAPPENED, outcomes=audit_search.OUTCOMES, vocab=vocab)
 
 
@@ -108,6 +109,7 @@ def instance(instance_id: int):
     if not trail.steps:
         access_log.record_access("audit.view_instance", f"instance:{instance_id}", detail={"steps": 0})
         return render_template("audit/instance.html", trail=trail, step=None, vocab=vocab, audit=audit_steps,
+                               instance_status=status.status_label_of(instance_id, trail.instance.status),
                                runs=_runs(trail))
     number = _step_number(len(trail.steps))
     step = trail.steps[number - 1]
@@ -115,6 +117,7 @@ def instance(instance_id: int):
     fields = formkit.build_fields(schema, ui, values) if schema else None
     access_log.record_access("audit.view_instance", f"instance:{instance_id}", detail={"step": number})
     return render_template("audit/instance.html", trail=trail, step=step, fields=fields, form_schema=schema,
+                           instance_status=status.status_label_of(instance_id, trail.instance.status),
                            vocab=vocab, audit=audit_steps, runs=_runs(trail),
                            version=trail.version(step))
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from flask import Blueprint, jsonify, redirect, send_file, url_for
 from flask_login import current_user
-from werkzeug.routing import BuildError
 
 from engine.identity import Actor
 from web.access import INCIDENT_ROLES
@@ -26,9 +25,8 @@ LANDINGS: tuple[tuple[tuple[str, ...], str], ...] = (
     (OFFICIAL_ROLES, "inbox.index"),
     (("applicant",), "portal.index"),
     (("process_owner",), "modeler.index"),
-    (("auditor",), "audit.index"),
+    (("auditor",), "audit.search"),
     (INCIDENT_ROLES, "admin.incidents_page"),
-    (("auditor",), "instances.index"),  # until the audit search page exists
 )
 
 
@@ -36,10 +34,7 @@ def landing_url(actor: Actor) -> str:
     """Where ``actor`` starts: the page of the first of their roles in ``LANDINGS``; else the notices."""
     for roles, endpoint in LANDINGS:
         if any(actor.has_role(role) for role in roles):
-            try:
-                return url_for(endpoint)
-            except BuildError:  # a page not built yet (e.g. the audit search): the next one
-                continue
+            return url_for(endpoint)
     return url_for("public.notices")
 
 

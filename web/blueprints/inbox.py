@@ -14,7 +14,7 @@ from engine.clock import CHINA
 from engine.errors import Conflict, EngineError, InvalidInput
 from engine.inbox import TABS, InboxPage, InboxQuery, InboxRow
 from handlers.divisions import PROVINCE, cities, counties_of, division
-from web import access, process_menu, vocab
+from web import access, error_words, process_menu, vocab
 from web.extensions import engine
 from web.blueprints.tasks import conflict_message
 from web.navigation import OFFICIAL_ROLES
@@ -188,8 +188,11 @@ def bulk():
         raise InvalidInput(_("一次最多办理 %(n)d 项", n=MAX_BULK), field="task_id")
     done, failed = 0, []
     for raw in ids:
+        if not (raw.isascii() and raw.isdigit() and int(raw) <= 2**31 - 1):
+            failed.append(_("“%(raw)s”不是有效的事项编号", raw=raw[:20]))
+            continue
+        task_id = int(raw)
         try:
-            task_id = int(raw)
             task = eng.task(task_id)
             answer = (eng.form(task["version_id"], task["form"]) or {}).get("x-bulk")
             if not answer:
@@ -198,8 +201,8 @@ def bulk():
             done += 1
         except Conflict:  # a colleague was quicker: say who
             failed.append(conflict_message(task_id))
-        except (ValueError, EngineError) as exc:
-            failed.append(f"#{raw}: {getattr(exc, 'message', str(exc))}")
+        except EngineError as exc:  # not this official's, or not a bulk step: in people's words
+            failed.append(error_words.for_people(exc.message))
     if done:
         flash(_("已批量办理 %(n)d 项", n=done), "success")
     for message in failed:

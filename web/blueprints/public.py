@@ -12,8 +12,7 @@
   ``complaint``; its start hook (``handlers.complaints``) refuses anonymous complaints and
   unlisted units, and routes the intake to the competent authority. The reporter gets a
   receipt number and an access code and may look up its status, and nothing else, with both.
-- 名单 (第三条、第七条): the listings, filtered and paged; a provincial or national unit also
-  counts as on the city list of its city (第七条) and is shown with the level it was listed at.
+- 名单 (第三条、第七条): the listings, filtered and paged (``web.blueprints.public_lists``).
 
 Receipt numbers are sequential, so a status page answers only for a receipt number with its
 access code; a missing or wrong code is the same plain 404 as an unknown number, so the page
@@ -31,7 +30,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import math
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +37,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -47,11 +45,10 @@ from engine.clock import china_date
 from engine.errors import Conflict, InvalidInput
 from engine.identity import public_actor
 from engine.models import Event, ProcessInstance
-from handlers.application import TARGET_LEVELS, UNIT_TYPES
 from handlers.complaints import PROCESS_ID as COMPLAINT_PROCESS, Complaint, complaint_status, normalise_complaint
-from handlers.divisions import PROVINCE, cities, city_of, counties_of, division
+from handlers.divisions import PROVINCE, city_of, division
 from handlers.notices import OBJECTION_MESSAGE, objection_access_code, objection_receipt, objection_status
-from handlers.records import ApplicationRecord, Evaluator, Listing, Notice, Objection, Unit
+from handlers.records import ApplicationRecord, Evaluator, Notice, Objection, Unit
 from web import uploads, vocab
 from web.attachments import record_attachments
 from web.extensions import engine, limiter
@@ -76,7 +73,6 @@ OBJECTION_OUTCOMES = {"upheld": ("异议成立", "Objection upheld"),
 COMPLAINT_STATUSES = {"received": ("已收到，待受理", "Received, awaiting intake"),
                       "accepted": ("已受理，处理中", "Accepted, in process"),
                       "closed": ("已办结", "Closed")}
-_LEVEL_ORDER = {"national": 0, "province": 1, "city": 2}
 
 
 @bp.context_processor
@@ -432,89 +428,5 @@ def complaint_status_page():
                            label=vocab.word(COMPLAINT_STATUSES, status["status"]))
 
 
-# --------------------------------------------------------------------------- the lists (第三条、第七条)
-
-@dataclass(frozen=True)
-class ListFilters:
-    level: str = ""
-    year: int | None = None
-    unit_type: str = ""
-    city: str = ""
-    q: str = ""
-    page: int = 1
-
-    @classmethod
-    def from_args(cls, args) -> "ListFilters":
-        """The filters of the query string; unknown values are ignored, never an error."""
-        city_codes = {c.code for c in cities()}
-        year = args.get("year", "").strip()
-        page = args.get("page", "").strip()
-        return cls(
-            level=args.get("level", "") if args.get("level") in TARGET_LEVELS else "",
-            year=int(year) if year.isdigit() and len(year) == 4 else None,
-            unit_type=args.get("unit_type", "") if args.get("unit_type") in UNIT_TYPES else "",
-            city=args.get("city", "").upper() if args.get("city", "").upper() in city_codes else "",
-            q=args.get("q", "").strip()[:100],
-            page=max(int(page), 1) if page.isdigit() and len(page) < 7 else 1,
-        )
-
-    def args(self, **changes: Any) -> dict[str, Any]:
-        """Query-string arguments for a link (empty filters left out)."""
-        values = {"level": self.level, "year": self.year, "unit_type": self.unit_type, "city": self.city,
-                  "q": self.q, "page": self.page, **changes}
-        return {k: v for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)}
-
-
-@dataclass(frozen=True)
-class ListRow:
-    unit_name: str
-    credit_code: str
-    unit_type: str
-    level: str
-    year: int
-    place: str
-    counted_as_city: bool  # 第七条: on a provincial or national list, shown on the city list
-
-
-def _list_conditions(f: ListFilters) -> list[Any]:
-    conditions: list[Any] = [Listing.status == "listed"]
-    if f.level in ("province", "national"):
-        conditions.append(Listing.level == f.level)
-    # level == "city": every level — 第七条: national and provincial units count as on the city list.
-    if f.year is not None:
-        conditions.append(Listing.year == f.year)
-    if f.unit_type:
-        conditions.append(Listing.unit_type == f.unit_type)
-    if f.city:
-        codes = [f.city, *(c.code for c in counties_of(f.city))]
-        conditions.append(or_(and_(Listing.level == "city", Listing.scope == f.city), Unit.county_code.in_(codes)))
-    if f.q:
-        conditions.append(or_(Unit.name.contains(f.q, autoescape=True),
-                              Listing.credit_code.contains(f.q.upper(), autoescape=True)))
-    return conditions
-
-
-@bp.get("/lists")
-def lists():
-    """The published lists: filter by level, year, unit type and city, search by name or credit code."""
-    f = ListFilters.from_args(request.args)
-    base = select(Listing, Unit).outerjoin(Unit, Unit.credit_code == Listing.credit_code).where(*_list_conditions(f))
-    with engine().db.session() as session:
-        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-        pages = max(math.ceil(total / PAGE_SIZE), 1)
-        page = min(f.page, pages)
-        rows = session.execute(
-            base.order_by(Listing.year.desc(), case(_LEVEL_ORDER, value=Listing.level), Unit.name,
-                          Listing.credit_code, Listing.id)
-            .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-        ).all()
-        years = sorted(session.scalars(select(Listing.year).where(Listing.status == "listed").distinct()),
-                       reverse=True)
-    items = [ListRow(unit_name=unit.name if unit else "", credit_code=listing.credit_code,
-                     unit_type=listing.unit_type, level=listing.level, year=listing.year,
-                     place=_place(unit.county_code if unit else (listing.scope if listing.level == "city" else None)),
-                     counted_as_city=f.level == "city" and listing.level != "city")
-             for listing, unit in rows]
-    return render_template("public/lists.html", filters=f, rows=items, total=total, page=page, pages=pages,
-                           years=years, cities=cities(), levels=vocab.options(vocab.LEVELS),
-                           unit_types=vocab.options(vocab.UNIT_TYPES))
+# The published lists (第三条、第七条) register on this blueprint from their own module.
+from web.blueprints import public_lists  # noqa: E402,F401
