@@ -624,7 +624,7 @@ def _list_publication_in_preparation(engine: WorkflowEngine) -> list[tuple[int |
 
 
 OBJECTION = {"name": "王某", "id_number": "520102199001011234", "contact": "13800000000",
-             "matter": "该企业2025年曾因超标排放被生态环境部门行政处罚，不应列入绿色工厂名单", "evidence": "行政处罚决定书复印件"}
+             "matter": "该企业去年曾因超标排放被生态环境部门行政处罚，不应列入绿色工厂名单", "evidence": "行政处罚决定书复印件"}
 
 
 def _application_with_upheld_objection(engine: WorkflowEngine) -> list[tuple[int | None, str]]:
@@ -636,7 +636,7 @@ def _application_with_upheld_objection(engine: WorkflowEngine) -> list[tuple[int
     unit = UNITS[8]  # rejected at county earlier this year (above), then applied again
     if _exists(engine, Objection, upheld=True):
         return []
-    iid = engine.start("green_application", application_data(unit, energy_tce=1650.0),
+    iid = engine.start("green_application", application_data(unit, year=engine.clock.now().year, energy_tce=1650.0),
                        actor=applicant(engine, unit)).instance_id
     driver = Driver(engine, iid)
     driver.complete("review", PASS)
@@ -644,7 +644,7 @@ def _application_with_upheld_objection(engine: WorkflowEngine) -> list[tuple[int
     for branch in ("opinion_eco", "opinion_emergency", "opinion_market", "opinion_tax"):
         driver.complete(branch, NO_OBJECTION)
     engine.deliver(iid, "notice_objection", OBJECTION, actor=public_actor("objector"))
-    driver.complete("review_objection", {"upheld": True, "finding": "经核实，该企业2025年确有环境行政处罚记录",
+    driver.complete("review_objection", {"upheld": True, "finding": "经核实，该企业去年确有环境行政处罚记录",
                                          "reply": "经核实，异议成立，公示期满后不予列入"})
     return [(iid, f"{unit.name} 重新申报：公示期间收到异议，经核实成立（第二十条），公示期满后不予列入"
                   f" / an objection upheld during the notice")]

@@ -134,6 +134,10 @@ EVENTS: dict[str, tuple[str, str]] = {
     "expert_panel_drawn": ("抽取评审专家", "Expert panel drawn"),
     "expert_panel_conflicts": ("专家回避，抽取替换", "Experts withdrew; replacements drawn"),
     "expert_panel_settled": ("评审组结论", "Panel result"),
+    # 不定期现场抽查复核 (第二十六条, docs/parks-and-spot-checks.md)
+    "spot_check_sample_drawn": ("抽取抽查单位", "Spot-check sample drawn"),
+    "spot_check_finding_recorded": ("记录抽查复核结果", "Spot-check finding recorded"),
+    "spot_check_closed": ("抽查复核结束", "Spot check closed"),
 }
 # Events a person does; every other event is the platform's doing (系统), whoever's command set it off.
 PERSON_EVENTS = frozenset({

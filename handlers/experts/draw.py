@@ -2,7 +2,7 @@
 
 The draw is reproducible: the seed (``<instance>/<round>``) orders the eligible experts by
 SHA-256 of ``seed:username``; the draw row records seed, candidates, the drawn and the avoided
-with their reasons, so anyone can recompute it (``order``). No ``random`` is involved.
+with their reasons, so anyone can recompute it (``order``). Nothing is left to chance: the order is a hash.
 """
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def draw(population: list[str], seed: str, size: int) -> list[str]:
     """The ``size`` units of ``population`` whose sha256(seed|code) is smallest, in that order.
 
     Reproducible by anyone with the seed and the population (the order of ``population`` does not
-    matter); no random generator is involved.
+    matter); the order is a hash, nothing is left to chance.
     """
     return sorted(set(population), key=lambda code: _rank(seed, code))[:max(0, size)]
 

@@ -47,7 +47,7 @@ def test_an_auditor_steps_through_an_upheld_objection_and_replays_it(page, page_
     expect(facts).to_contain_text("办理：核实异议")
     reviews = changes.locator("tr[data-key=objections]")
     expect(reviews.locator("[data-testid=before]")).to_contain_text("（空）")
-    expect(reviews.locator("[data-testid=after]")).to_contain_text("经核实，该企业2025年确有环境行政处罚记录")
+    expect(reviews.locator("[data-testid=after]")).to_contain_text("经核实，该企业去年确有环境行政处罚记录")
     expect(changes.locator("tr[data-key=upheld] [data-testid=after]")).to_have_text(re.compile("成立|是"))
     expect(page.locator("[data-testid=submitted-form] fieldset[disabled]")).to_be_visible()
     expect(page.locator("body")).not_to_contain_text("no_objection")

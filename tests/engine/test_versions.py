@@ -145,7 +145,8 @@ def test_versions_of_bundles_deployed_before_them_are_backfilled(wf_engine, cloc
         deploy.store(s, deploy.analyse(files, known_roles=wf_engine.roles), deployed_by="old", now=clock.now())
         changed = edit_form(files, "forms/review.schema.json", title="变更")
         deploy.store(s, deploy.analyse(changed, known_roles=wf_engine.roles), deployed_by="old-2", now=clock.now())
-    assert wf_engine.backfill_versions() == 18 + 2  # 18 shipped processes (credit_record: issue 16)
+    # 21 shipped processes (issue 16: credit_record, spot_check, spot_check_site, expert_scoring)
+    assert wf_engine.backfill_versions() == 21 + 2
     assert wf_engine.backfill_versions() == 0
     with wf_engine.db.session() as s:
         rows = versions.versions_of(s, "review_step")
