@@ -18,8 +18,8 @@ __all__ = ["RULES", "Rule", "Violation", "EligibilityResult", "article_number", 
 RULES: tuple[Rule, ...] = (
     scope.art5_manufacturing_only,
     scope.art5_park_provincial_or_above,
-    # 第十、十一、十二条 on the evidence of each unit type (docs/eligibility.md); replaces
-    # cultivation.art10_energy_management_certification (same rule ids, now on the parts at 当量值).
+    # 第十、十一、十二条 on the evidence of each unit type (docs/eligibility.md); 第十条第4项 keeps the
+    # rule ids of the former declared-total rule, now on the parts at 当量值.
     *eligibility.RULES,
     evaluators.art15_evaluator_known,
     procedure.art22_listing_order,

@@ -159,8 +159,8 @@ def art10_item4_energy_management(session: Session, application: Application, to
 
     The platform computes the total from the parts (electricity, other energy); when the declared
     ``energy_tce`` differs, it says so, and the larger figure decides — a disagreement must not
-    let a large consumer pass silently.  Keeps the rule ids of the former
-    ``cultivation.art10_energy_management_certification``.
+    let a large consumer pass silently.  Keeps the rule ids of the former rule on the declared
+    total (``art10_energy_management_certification``, ``art10_energy_use_unknown``).
     """
     evidence = evidence_of(application, "factory")
     if evidence is None:
