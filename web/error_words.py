@@ -26,6 +26,9 @@ _PHRASES: list[tuple[re.Pattern[str], str, str]] = [
      "“{name}”已由 {user} 办理，无需再办", "{user} has already completed “{name}”"),
     (re.compile(rf"^{_TASK} was already \w+$"),
      "“{name}”已结束，无需再办", "“{name}” is closed"),
+    (re.compile(rf"^{_TASK} is for (?P<user>\S+) alone and cannot be \w+$"),
+     "“{name}”只能由 {user} 本人办理，不能释放、转办或委派", "“{name}” is for {user} alone: it cannot be released, "
+     "transferred or delegated"),
     (re.compile(rf"^{_TASK} is not claimed by (?P<user>\S+)$"),
      "“{name}”不是您认领的事项", "“{name}” is not claimed by you"),
     (re.compile(rf"^(?P<user>\S+) may not \w+ {_TASK}: .*$"),

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from engine.commands._base import Command, InstanceRun
-from engine.commands.complete import open_task_for
+from engine.commands.complete import open_task_for, refuse_if_personal
 from engine.errors import Conflict
 
 
@@ -35,6 +35,7 @@ def handle_release(run: InstanceRun, cmd: ReleaseTask) -> None:
     task = open_task_for(run, cmd.task_id, action="release")
     if task.assignee != run.actor.username:
         raise Conflict(f"task {cmd.task_id} ({task.name}) is not claimed by {run.actor.username}")
+    refuse_if_personal(run, task, "released")
     task.assignee = None
     run.state_untouched = True
     run.record(cmd.event_type, {"task_id": task.id}, task_guid=task.task_guid, bpmn_id=task.bpmn_id)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from engine import forms, services
 from engine.commands._base import Command, InstanceRun
-from engine.commands.complete import open_task_for
+from engine.commands.complete import open_task_for, refuse_if_personal
 from engine.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from engine.identity import Actor, load_actor
 from engine.models import HumanTask, Outbox, TaskCc
@@ -143,6 +143,7 @@ def handle_transfer(run: InstanceRun, cmd: TransferTask) -> None:
         raise Conflict(f"task {task.id} ({task.name}) is delegated to {task.assignee}; wait for the answer")
     if task.assignee and task.assignee != run.actor.username and not supervisor:
         raise Conflict(f"task {task.id} ({task.name}) is claimed by {task.assignee}")
+    refuse_if_personal(run, task, "transferred")
     note = _note(cmd.note)
     target = _target(run, cmd.to_user, field="to_user")
     if not target.holds(task.role, task.scope):
@@ -161,6 +162,7 @@ def handle_delegate(run: InstanceRun, cmd: DelegateTask) -> None:
         raise Conflict(f"task {task.id} ({task.name}) is already delegated to {task.assignee}")
     if task.assignee and task.assignee != run.actor.username:
         raise Conflict(f"task {task.id} ({task.name}) is claimed by {task.assignee}")
+    refuse_if_personal(run, task, "delegated")
     note = _note(cmd.note)
     target = _target(run, cmd.to_user, field="to_user")
     if not any(scope == task.scope for _, scope in target.grants):

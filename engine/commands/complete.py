@@ -51,6 +51,13 @@ def open_task_for(run: InstanceRun, task_id: int, *, action: str) -> HumanTask:
     return task
 
 
+def refuse_if_personal(run: InstanceRun, task: HumanTask, action: str) -> None:
+    """A task its diagram gives to one named user (``assignee``: a panel expert's own score, 第十八条)
+    stays theirs: it is not released, transferred or delegated (Conflict, nothing changes)."""
+    if run.loaded.task_meta(task.process_id, task.bpmn_id).get("assignee"):
+        raise Conflict(f"task {task.id} ({task.name}) is for {task.assignee} alone and cannot be {action}")
+
+
 def handle(run: InstanceRun, cmd: CompleteTask) -> None:
     task = open_task_for(run, cmd.task_id, action="complete")
     if task.owner:

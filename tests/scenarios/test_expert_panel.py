@@ -180,3 +180,22 @@ def test_the_panel_rule(scores, site, expected):
 def test_the_panel_rule_refuses_fewer_than_three():
     with pytest.raises(ValueError, match="第十八条"):
         panel_result([80, 90], [False, False], PanelSettings())
+
+
+def test_an_experts_own_task_is_not_released_transferred_or_delegated(green):
+    """The panel stays the one drawn (第十八条): a drawn expert's task cannot be passed on, not even by a
+    supervisor; an expert who cannot score declares a conflict and a replacement is drawn."""
+    iid = _to_panel(green)
+    task, other = green.panel_tasks(iid)[:2]
+    engine = green.engine
+    expert = engine.actor(task.assignee)
+    attempts = [lambda: engine.release(task.id, actor=expert),
+                lambda: engine.transfer(task.id, other.assignee, actor=expert),
+                lambda: engine.delegate(task.id, other.assignee, actor=expert),
+                lambda: engine.transfer(task.id, other.assignee, actor=engine.actor("province"))]
+    before = green.view(iid)["events"]
+    for attempt in attempts:
+        with pytest.raises(Conflict, match="alone and cannot be"):
+            attempt()
+    assert green.view(iid)["events"] == before
+    assert [t.assignee for t in green.panel_tasks(iid)][0] == task.assignee

@@ -109,3 +109,14 @@ def test_a_pool_too_small_is_listed_for_the_province(site):
     task = green.task(iid, "panel_staffing")
     page = site.client("province").get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "补充评审专家" in page
+
+
+def test_an_expert_who_tries_to_release_their_task_is_told_why_not(site):
+    iid = site.scenario.to_panel(demo.UNITS[3])
+    task = site.scenario.panel_tasks(iid)[0]
+    response = site.client(task.assignee).post(f"/tasks/{task.id}/release")
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "“专家评分”只能由" in html and "本人办理，不能释放、转办或委派" in html
+    assert f">{task.assignee}<" not in html  # the expert by name, not by account
+    assert site.engine.task(task.id)["assignee"] == task.assignee

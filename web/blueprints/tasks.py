@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.errors import Conflict, EngineError
-from web import access, formkit, people, task_forms, vocab
+from web import access, error_words, formkit, people, task_forms, vocab
 from web.attachments import attachments_of, send_stored
 from web.extensions import engine
 from web.objections import REVIEW_TASKS, evidence_download_name, objection_of, objections_of
@@ -125,8 +125,9 @@ def claim_on_open(task: dict) -> dict:
     return engine().task(task["id"])
 
 
-def conflict_message(task_id: int) -> str:
-    """Why a colleague's action won: who completed or claimed the task, in people's words."""
+def conflict_message(task_id: int, err: Conflict | None = None) -> str:
+    """Why a colleague's action won: who completed or claimed the task, in people's words; else the
+    engine's refusal in words (e.g. a panel expert's own task cannot be released)."""
     task = engine().task(task_id)
     if task["status"] == "completed":
         return _("该事项已由 %(who)s 办理，无需再办", who=who(task["completed_by"]))
@@ -134,6 +135,8 @@ def conflict_message(task_id: int) -> str:
         return _("该事项已结束，无需再办")
     if task["assignee"] and task["assignee"] != current_user.actor.username:
         return _("该事项已由 %(who)s 认领；如需办理，请联系其释放或由上级转办", who=who(task["assignee"]))
+    if err is not None and error_words.for_people(err.message) != err.message:
+        return error_words.for_people(err.message)
     return _("该事项刚被他人处理，请查看最新情况")
 
 
@@ -174,8 +177,8 @@ def _action(task_id: int, run, message: str):
     load_task(task_id)
     try:
         run(current_user.actor)
-    except Conflict:
-        flash(conflict_message(task_id), "error")
+    except Conflict as err:
+        flash(conflict_message(task_id, err), "error")
         return render_task(load_task(task_id), status=409)
     flash(message, "success")
     return redirect(_back(task_id), code=303)
@@ -200,8 +203,8 @@ def transfer(task_id: int):
     load_task(task_id)
     try:
         engine().transfer(task_id, to, actor=current_user.actor, note=note)
-    except Conflict:
-        flash(conflict_message(task_id), "error")
+    except Conflict as err:
+        flash(conflict_message(task_id, err), "error")
         return render_task(load_task(task_id), status=409)
     flash(_("已转办给 %(user)s", user=who(to)), "success")
     return redirect(url_for("inbox.index"), code=303)
