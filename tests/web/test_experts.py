@@ -120,3 +120,12 @@ def test_an_expert_who_tries_to_release_their_task_is_told_why_not(site):
     assert "“专家评分”只能由" in html and "本人办理，不能释放、转办或委派" in html
     assert f">{task.assignee}<" not in html  # the expert by name, not by account
     assert site.engine.task(task.id)["assignee"] == task.assignee
+
+
+def test_a_supervisor_who_tries_to_transfer_an_experts_task_is_told_why_not(site):
+    iid = site.scenario.to_panel(demo.UNITS[3])
+    task, other = site.scenario.panel_tasks(iid)[:2]
+    response = site.client("province").post(f"/tasks/{task.id}/transfer", data={"to_user": other.assignee})
+    assert response.status_code == 409
+    assert "本人办理，不能释放、转办或委派" in response.get_data(as_text=True)
+    assert site.engine.task(task.id)["assignee"] == task.assignee

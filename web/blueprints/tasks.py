@@ -129,14 +129,15 @@ def conflict_message(task_id: int, err: Conflict | None = None) -> str:
     """Why a colleague's action won: who completed or claimed the task, in people's words; else the
     engine's refusal in words (e.g. a panel expert's own task cannot be released)."""
     task = engine().task(task_id)
+    if err is not None and err.message.endswith(("alone and cannot be released", "alone and cannot be transferred",
+                                                  "alone and cannot be delegated")):
+        return error_words.for_people(err.message)  # a panel expert's own task: not even a supervisor moves it
     if task["status"] == "completed":
         return _("该事项已由 %(who)s 办理，无需再办", who=who(task["completed_by"]))
     if task["status"] != "open":
         return _("该事项已结束，无需再办")
     if task["assignee"] and task["assignee"] != current_user.actor.username:
         return _("该事项已由 %(who)s 认领；如需办理，请联系其释放或由上级转办", who=who(task["assignee"]))
-    if err is not None and error_words.for_people(err.message) != err.message:
-        return error_words.for_people(err.message)
     return _("该事项刚被他人处理，请查看最新情况")
 
 
